@@ -1,0 +1,496 @@
+//! `<domain>`, `<devices>` and `<pool>`.
+
+use super::address::{read_adapter, write_adapter};
+use super::controller::{
+    read_controller, read_pool_style_address, write_controller, write_pool_style_address,
+};
+use super::disk::{read_disk, write_disk};
+use super::hostdev::{read_hostdev, write_hostdev};
+use super::reader::{did_you_mean, R};
+use crate::diag::{codes, Diagnostic};
+use crate::model::{
+    Device, Devices, Domain, DomainType, Memory, Os, OsType, Pool, PoolSource, Vcpu,
+};
+use crate::xml::{child_segment, Element, Node};
+
+/// libvirt's top-level domain elements in the order `virsh dumpxml` writes them. Elements
+/// domxml models are among them; the rest are carried verbatim.
+pub(crate) const DOMAIN_ORDER: &[&str] = &[
+    "name",
+    "uuid",
+    "genid",
+    "title",
+    "description",
+    "metadata",
+    "maxMemory",
+    "memory",
+    "currentMemory",
+    "blkiotune",
+    "memtune",
+    "memoryBacking",
+    "vcpu",
+    "vcpus",
+    "iothreads",
+    "iothreadids",
+    "defaultiothread",
+    "cputune",
+    "numatune",
+    "resource",
+    "sysinfo",
+    "bootloader",
+    "bootloader_args",
+    "os",
+    "idmap",
+    "throttlegroups",
+    "features",
+    "cpu",
+    "clock",
+    "on_poweroff",
+    "on_reboot",
+    "on_crash",
+    "on_lockfailure",
+    "pm",
+    "perf",
+    "devices",
+    "seclabel",
+    "keywrap",
+    "launchSecurity",
+];
+
+const DOMAIN_MODELLED: &[&str] = &[
+    "name",
+    "uuid",
+    "memory",
+    "currentMemory",
+    "vcpu",
+    "iothreads",
+    "os",
+    "devices",
+];
+
+/// Device elements libvirt knows that domxml carries verbatim.
+pub(crate) const OTHER_DEVICES: &[&str] = &[
+    "interface",
+    "input",
+    "graphics",
+    "video",
+    "memballoon",
+    "serial",
+    "console",
+    "channel",
+    "sound",
+    "audio",
+    "watchdog",
+    "rng",
+    "tpm",
+    "redirdev",
+    "redirfilter",
+    "smartcard",
+    "hub",
+    "panic",
+    "shmem",
+    "memory",
+    "iommu",
+    "vsock",
+    "filesystem",
+    "lease",
+    "parallel",
+    "crypto",
+    "pstore",
+    "nvram",
+];
+
+fn read_memory(r: R<'_>) -> Option<Memory> {
+    let unit = r.attr_raw("unit").map(|a| a.value.clone());
+    if let Some(u) = &unit {
+        if !Memory::UNITS.contains(&u.as_str()) {
+            let hint = match did_you_mean(u, Memory::UNITS.iter().copied()) {
+                Some(s) => format!(
+                    "did you mean '{s}'? Accepted units: {}",
+                    Memory::UNITS.join(", ")
+                ),
+                None => format!("accepted units: {}", Memory::UNITS.join(", ")),
+            };
+            r.cx().push(
+                Diagnostic::new(
+                    codes::E004,
+                    format!("{}/@unit", r.path),
+                    format!("unit='{u}' is not a memory unit"),
+                )
+                .hint(hint)
+                .at(r.attr_raw("unit").map(|a| a.pos).unwrap_or_default()),
+            );
+        }
+    }
+    r.pass(&["slots", "dumpCore"]);
+    let text = r.text();
+    let value = super::reader::parse_dec::<u64>(&text);
+    if value.is_none() {
+        r.error(
+            codes::E003,
+            format!(
+                "<{}>{}</{}> is not a decimal number",
+                r.el.name,
+                text.trim(),
+                r.el.name
+            ),
+            Some("write the amount as a whole number, with the unit in unit='…'"),
+        );
+    }
+    let extra = r.finish();
+    value.map(|value| Memory { value, unit, extra })
+}
+
+fn write_memory(name: &str, m: &Memory) -> Element {
+    let mut el = Element::new(name).with_opt_attr("unit", m.unit.as_ref());
+    for (k, v) in &m.extra.attrs {
+        el.push_attr(k.clone(), v.clone());
+    }
+    el.with_text(m.value.to_string())
+}
+
+fn read_devices(r: R<'_>) -> Devices {
+    let cx = r.cx();
+    let mut items = Vec::new();
+    let mut known: Vec<&str> = vec!["emulator", "disk", "controller", "hostdev"];
+    known.extend_from_slice(OTHER_DEVICES);
+    let el = r.el;
+    let mut elem_i = 0;
+    for n in &el.children {
+        let c = match n {
+            Node::Element(c) => c,
+            Node::Comment(t) => {
+                items.push(Device::Comment(t.clone()));
+                continue;
+            }
+            _ => continue,
+        };
+        let path = format!("{}/{}", r.path, child_segment(el, elem_i));
+        elem_i += 1;
+        let cr = R::new(cx, c, path.clone());
+        let dev = match c.name.as_str() {
+            "emulator" => Some(Device::Emulator(cr.text().trim().to_string())).inspect(|_| {
+                cr.finish();
+            }),
+            "disk" => Some(Device::Disk(Box::new(read_disk(cr)))),
+            "controller" => read_controller(cr).map(|x| Device::Controller(Box::new(x))),
+            "hostdev" => read_hostdev(cr).map(|x| Device::Hostdev(Box::new(x))),
+            name => {
+                if !OTHER_DEVICES.contains(&name) && !name.contains(':') {
+                    let mut d = Diagnostic::new(
+                        codes::W001,
+                        path,
+                        format!("unknown device <{name}> (kept as written)"),
+                    )
+                    .at(c.pos);
+                    if let Some(s) = did_you_mean(name, known.iter().copied()) {
+                        d = d.hint(format!("did you mean <{s}>?"));
+                    }
+                    cx.push(d);
+                }
+                Some(Device::Other(c.without_positions()))
+            }
+        };
+        if let Some(d) = dev {
+            items.push(d);
+        }
+    }
+    // Attributes on <devices> are not libvirt syntax; keep them and warn.
+    let mut extra = crate::model::Extra::default();
+    for a in &el.attrs {
+        extra.attrs.push((a.name.clone(), a.value.clone()));
+        cx.push(
+            Diagnostic::new(
+                codes::W002,
+                format!("{}/@{}", r.path, a.name),
+                format!(
+                    "unknown attribute '{}' on <devices> (kept as written)",
+                    a.name
+                ),
+            )
+            .at(a.pos),
+        );
+    }
+    Devices { items, extra }
+}
+
+fn write_devices(d: &Devices) -> Element {
+    let mut el = Element::new("devices");
+    for (k, v) in &d.extra.attrs {
+        el.push_attr(k.clone(), v.clone());
+    }
+    for item in &d.items {
+        match item {
+            Device::Emulator(e) => el.push(Element::new("emulator").with_text(e.clone())),
+            Device::Disk(x) => el.push(write_disk(x)),
+            Device::Controller(x) => el.push(write_controller(x)),
+            Device::Hostdev(x) => el.push(write_hostdev(x)),
+            Device::Other(x) => el.push(x.clone()),
+            Device::Comment(c) => el.children.push(Node::Comment(c.clone())),
+        }
+    }
+    el
+}
+
+fn read_uuid(r: &R<'_>) -> Option<uuid::Uuid> {
+    let c = r.child("uuid")?;
+    let t = c.text();
+    let v = uuid::Uuid::parse_str(t.trim()).ok();
+    if v.is_none() {
+        c.cx().push(
+            Diagnostic::new(codes::E008, c.path.clone(), format!("'{}' is not a UUID", t.trim()))
+                .hint("write 32 hex digits, optionally grouped 8-4-4-4-12 with dashes (uuidgen makes one)")
+                .at(c.el.pos),
+        );
+    }
+    c.finish();
+    v
+}
+
+pub(crate) fn read_domain(r: R<'_>) -> Option<Domain> {
+    let kind = match r.attr_raw("type") {
+        None => {
+            r.missing_attr("type");
+            None
+        }
+        Some(_) => r.enumerated::<DomainType>("type"),
+    };
+    let mut d = Domain::new(kind.unwrap_or(DomainType::Qemu));
+    d.id = r.parse_with("id", "an integer", |s| s.parse().ok());
+    d.name = r.child_text("name");
+    d.uuid = read_uuid(&r);
+    d.memory = r.child("memory").and_then(read_memory);
+    d.current_memory = r.child("currentMemory").and_then(read_memory);
+    d.vcpu = r.child("vcpu").and_then(|v| {
+        let placement = v.string("placement");
+        let cpuset = v.string("cpuset");
+        let current = v.u32("current");
+        let t = v.text();
+        let count = super::reader::parse_dec::<u32>(&t);
+        if count.is_none() {
+            v.error(
+                codes::E003,
+                format!("<vcpu>{}</vcpu> is not a decimal number", t.trim()),
+                Some("write the vCPU count as a whole number"),
+            );
+        }
+        let extra = v.finish();
+        count.map(|count| Vcpu {
+            count,
+            placement,
+            cpuset,
+            current,
+            extra,
+        })
+    });
+    d.iothreads = r.child_number("iothreads");
+    d.os = r.child("os").map(|o| {
+        let os_type = o.child("type").map(|t| {
+            let ot = OsType {
+                arch: t.string("arch"),
+                machine: t.string("machine"),
+                value: t.text().trim().to_string(),
+                extra: Default::default(),
+            };
+            OsType {
+                extra: t.finish(),
+                ..ot
+            }
+        });
+        o.pass(&["firmware"]);
+        let other = o.opaque(&[
+            "boot",
+            "loader",
+            "nvram",
+            "kernel",
+            "initrd",
+            "cmdline",
+            "dtb",
+            "bootmenu",
+            "smbios",
+            "bios",
+            "init",
+            "initarg",
+            "initenv",
+            "initdir",
+            "inituser",
+            "initgroup",
+            "idmap",
+            "acpi",
+            "shim",
+            "firmware",
+            "varstore",
+        ]);
+        Os {
+            os_type,
+            other,
+            extra: o.finish(),
+        }
+    });
+    d.devices = r.child("devices").map(read_devices).unwrap_or_default();
+    let opaque: Vec<&'static str> = DOMAIN_ORDER
+        .iter()
+        .copied()
+        .filter(|n| !DOMAIN_MODELLED.contains(n))
+        .collect();
+    d.other = r.opaque(&opaque);
+    d.extra = r.finish();
+    kind.map(|_| d)
+}
+
+fn rank(name: &str) -> usize {
+    DOMAIN_ORDER
+        .iter()
+        .position(|n| *n == name)
+        .unwrap_or(DOMAIN_ORDER.len())
+}
+
+pub(crate) fn write_domain(d: &Domain) -> Element {
+    let mut el = Element::new("domain")
+        .with_attr("type", d.kind.as_str())
+        .with_opt_attr("id", d.id);
+    for (k, v) in &d.extra.attrs {
+        el.push_attr(k.clone(), v.clone());
+    }
+    let mut kids: Vec<Element> = Vec::new();
+    if let Some(n) = &d.name {
+        kids.push(Element::new("name").with_text(n.clone()));
+    }
+    if let Some(u) = &d.uuid {
+        kids.push(Element::new("uuid").with_text(u.hyphenated().to_string()));
+    }
+    if let Some(m) = &d.memory {
+        kids.push(write_memory("memory", m));
+    }
+    if let Some(m) = &d.current_memory {
+        kids.push(write_memory("currentMemory", m));
+    }
+    if let Some(v) = &d.vcpu {
+        let mut ve = Element::new("vcpu")
+            .with_opt_attr("placement", v.placement.as_ref())
+            .with_opt_attr("cpuset", v.cpuset.as_ref())
+            .with_opt_attr("current", v.current);
+        for (k, val) in &v.extra.attrs {
+            ve.push_attr(k.clone(), val.clone());
+        }
+        kids.push(ve.with_text(v.count.to_string()));
+    }
+    if let Some(n) = d.iothreads {
+        kids.push(Element::new("iothreads").with_text(n.to_string()));
+    }
+    if let Some(o) = &d.os {
+        let mut oe = Element::new("os");
+        if let Some(t) = &o.os_type {
+            let mut te = Element::new("type")
+                .with_opt_attr("arch", t.arch.as_ref())
+                .with_opt_attr("machine", t.machine.as_ref());
+            for (k, v) in &t.extra.attrs {
+                te.push_attr(k.clone(), v.clone());
+            }
+            te.children.extend(t.extra.children.iter().cloned());
+            oe.push(te.with_text(t.value.clone()));
+        }
+        for x in &o.other {
+            oe.push(x.clone());
+        }
+        o.extra.apply(&mut oe);
+        kids.push(oe);
+    }
+    kids.push(write_devices(&d.devices));
+    kids.extend(d.other.iter().cloned());
+    // Stable: verbatim elements keep their relative order within a rank.
+    kids.sort_by_key(|e| rank(&e.name));
+    for k in kids {
+        el.push(k);
+    }
+    el.children.extend(d.extra.children.iter().cloned());
+    el
+}
+
+pub(crate) fn read_pool(r: R<'_>) -> Pool {
+    let kind = r.req_string("type").unwrap_or_default();
+    let name = r.child_text("name");
+    let uuid = read_uuid(&r);
+    let source = r.child("source").map(|s| {
+        let adapter = s.child("adapter").map(read_adapter);
+        let address = s.child("address").map(read_pool_style_address);
+        s.pass_children(&[
+            "vendor",
+            "product",
+            "device",
+            "dir",
+            "host",
+            "auth",
+            "name",
+            "format",
+            "initiator",
+            "protocol",
+        ]);
+        PoolSource {
+            adapter,
+            address,
+            extra: s.finish(),
+        }
+    });
+    let other = r.opaque(&[
+        "target",
+        "capacity",
+        "allocation",
+        "available",
+        "features",
+        "refresh",
+    ]);
+    Pool {
+        kind,
+        name,
+        uuid,
+        source,
+        other,
+        extra: r.finish(),
+    }
+}
+
+const POOL_ORDER: &[&str] = &[
+    "name",
+    "uuid",
+    "capacity",
+    "allocation",
+    "available",
+    "features",
+    "source",
+    "target",
+    "refresh",
+];
+
+pub(crate) fn write_pool(p: &Pool) -> Element {
+    let mut el = Element::new("pool").with_attr("type", p.kind.clone());
+    for (k, v) in &p.extra.attrs {
+        el.push_attr(k.clone(), v.clone());
+    }
+    let mut kids = Vec::new();
+    if let Some(n) = &p.name {
+        kids.push(Element::new("name").with_text(n.clone()));
+    }
+    if let Some(u) = &p.uuid {
+        kids.push(Element::new("uuid").with_text(u.hyphenated().to_string()));
+    }
+    if let Some(s) = &p.source {
+        let mut se = Element::new("source");
+        se.push_opt(s.adapter.as_ref().map(write_adapter));
+        se.push_opt(s.address.as_ref().map(write_pool_style_address));
+        s.extra.apply(&mut se);
+        kids.push(se);
+    }
+    kids.extend(p.other.iter().cloned());
+    kids.sort_by_key(|e| {
+        POOL_ORDER
+            .iter()
+            .position(|n| *n == e.name)
+            .unwrap_or(POOL_ORDER.len())
+    });
+    for k in kids {
+        el.push(k);
+    }
+    el.children.extend(p.extra.children.iter().cloned());
+    el
+}

@@ -1,0 +1,122 @@
+//! Reading the model from XML and writing it back.
+//!
+//! Reading goes bytes → [`crate::xml`] tree (positions, bounds) → model. Each element family
+//! has a `read_*` and a `write_*` side by side so the two stay symmetric. Writing produces
+//! libvirt's layout: its element and attribute order, two-space indentation, single quotes,
+//! PCI numbers in hex; content domxml does not model follows the known content.
+
+mod address;
+mod controller;
+mod disk;
+mod domain;
+mod hostdev;
+mod reader;
+
+pub use reader::did_you_mean;
+
+use crate::diag::{codes, Diagnostic};
+use crate::model::Definition;
+use crate::xml::{self, Limits, Node, SourceMap, TreeErrorKind};
+use reader::{Ctx, R};
+
+/// A document that was read: the model, the warnings found on the way, and what is needed to
+/// locate later diagnostics and to write the document back whole.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    /// The model.
+    pub definition: Definition,
+    /// Warnings (unknown content).
+    pub warnings: Vec<Diagnostic>,
+    /// Positions by element path.
+    pub source_map: SourceMap,
+    /// The XML declaration, if any.
+    pub declaration: Option<String>,
+    /// Comments before the root.
+    pub prolog: Vec<Node>,
+    /// Comments after the root.
+    pub epilog: Vec<Node>,
+}
+
+/// Read a domain or pool definition. On failure, every error found is returned (warnings
+/// too), each with a position.
+pub fn parse_bytes(bytes: &[u8], limits: Limits) -> Result<Parsed, Vec<Diagnostic>> {
+    let doc = xml::parse_document(bytes, limits).map_err(|e| {
+        let code = match e.kind {
+            TreeErrorKind::Syntax => codes::E001,
+            TreeErrorKind::Bound => codes::E006,
+            TreeErrorKind::Entity => codes::E007,
+        };
+        let mut d = Diagnostic::new(code, "", e.message).at(e.pos);
+        d.hint = e.hint;
+        vec![d]
+    })?;
+    let source_map = SourceMap::build(&doc.root);
+    let cx = Ctx::default();
+    let root_path = format!("/{}", doc.root.name);
+    let r = R::new(&cx, &doc.root, root_path.clone());
+    let definition = match doc.root.name.as_str() {
+        "domain" => domain::read_domain(r).map(|d| Definition::Domain(Box::new(d))),
+        "pool" => Some(Definition::Pool(Box::new(domain::read_pool(r)))),
+        other => {
+            let mut d = Diagnostic::new(
+                codes::E002,
+                root_path,
+                format!(
+                    "the root element is <{other}>; domxml reads <domain> and <pool> definitions"
+                ),
+            )
+            .at(doc.root.pos);
+            if let Some(s) = did_you_mean(other, ["domain", "pool"]) {
+                d = d.hint(format!("did you mean <{s}>?"));
+            } else {
+                d = d.hint("pass a libvirt domain (virsh dumpxml) or storage pool (virsh pool-dumpxml) definition");
+            }
+            cx.push(d);
+            None
+        }
+    };
+    let diags = cx.diags.into_inner();
+    match definition {
+        Some(definition) if !diags.iter().any(Diagnostic::is_error) => Ok(Parsed {
+            definition,
+            warnings: diags,
+            source_map,
+            declaration: doc.declaration,
+            prolog: doc.prolog,
+            epilog: doc.epilog,
+        }),
+        _ => {
+            let mut diags = diags;
+            diags.sort_by_key(|d| (std::cmp::Reverse(d.severity), d.pos.map(|p| p.offset)));
+            Err(diags)
+        }
+    }
+}
+
+/// Read from a string with default limits.
+pub fn parse_str(s: &str) -> Result<Parsed, Vec<Diagnostic>> {
+    parse_bytes(s.as_bytes(), Limits::default())
+}
+
+/// The model as an element tree.
+pub fn to_element(def: &Definition) -> xml::Element {
+    match def {
+        Definition::Domain(d) => domain::write_domain(d),
+        Definition::Pool(p) => domain::write_pool(p),
+    }
+}
+
+/// The model as canonical XML.
+pub fn to_xml(def: &Definition) -> String {
+    xml::write_element(&to_element(def))
+}
+
+/// A parsed document written back canonically, declaration and outer comments included.
+pub fn format(parsed: &Parsed) -> String {
+    xml::write_document(&xml::Document {
+        declaration: parsed.declaration.clone(),
+        prolog: parsed.prolog.clone(),
+        root: to_element(&parsed.definition),
+        epilog: parsed.epilog.clone(),
+    })
+}

@@ -1,0 +1,422 @@
+//! A cursor over one element that records which attributes and children were read, so that
+//! whatever was not read is kept (in [`Extra`]) and reported as unknown, with a did-you-mean.
+
+use crate::diag::{codes, Code, Diagnostic};
+use crate::model::{Extra, Hex, XmlEnum};
+use crate::xml::{child_segment, Attr, Element, Node};
+use std::cell::{Cell, RefCell};
+
+/// Collects diagnostics while a document is read.
+#[derive(Default)]
+pub(crate) struct Ctx {
+    pub diags: RefCell<Vec<Diagnostic>>,
+}
+
+impl Ctx {
+    pub fn push(&self, d: Diagnostic) {
+        self.diags.borrow_mut().push(d);
+    }
+}
+
+/// Suggest the closest of `known` to `got`, if it is close enough to be a typo.
+pub fn did_you_mean<'k>(got: &str, known: impl IntoIterator<Item = &'k str>) -> Option<&'k str> {
+    let mut best: Option<(&str, usize)> = None;
+    for k in known {
+        let d = if k.eq_ignore_ascii_case(got) {
+            0
+        } else {
+            strsim::levenshtein(got, k)
+        };
+        let limit = if k.len() <= 4 { 1 } else { 2 };
+        if d <= limit && best.is_none_or(|(_, bd)| d < bd) {
+            best = Some((k, d));
+        }
+    }
+    best.map(|(k, _)| k)
+}
+
+pub(crate) struct R<'a> {
+    cx: &'a Ctx,
+    pub el: &'a Element,
+    pub path: String,
+    attr_used: Vec<Cell<bool>>,
+    child_used: Vec<Cell<bool>>,
+    known_attrs: RefCell<Vec<&'static str>>,
+    known_children: RefCell<Vec<&'static str>>,
+    text_read: Cell<bool>,
+    pass_attrs: RefCell<Vec<&'static str>>,
+    pass_all: Cell<bool>,
+    pass_elems: RefCell<Vec<&'static str>>,
+}
+
+impl<'a> R<'a> {
+    pub fn new(cx: &'a Ctx, el: &'a Element, path: String) -> Self {
+        R {
+            cx,
+            el,
+            path,
+            attr_used: el.attrs.iter().map(|_| Cell::new(false)).collect(),
+            child_used: el.elements().map(|_| Cell::new(false)).collect(),
+            known_attrs: RefCell::new(Vec::new()),
+            known_children: RefCell::new(Vec::new()),
+            text_read: Cell::new(false),
+            pass_attrs: RefCell::new(Vec::new()),
+            pass_all: Cell::new(false),
+            pass_elems: RefCell::new(Vec::new()),
+        }
+    }
+
+    pub fn cx(&self) -> &'a Ctx {
+        self.cx
+    }
+
+    fn attr_path(&self, name: &str) -> String {
+        format!("{}/@{name}", self.path)
+    }
+
+    fn emit(&self, code: Code, path: String, msg: String, hint: Option<String>, at: Option<&Attr>) {
+        let mut d = Diagnostic::new(code, path, msg).at(at.map(|a| a.pos).unwrap_or(self.el.pos));
+        d.hint = hint;
+        self.cx.push(d);
+    }
+
+    /// Report an error about this element.
+    pub fn error(&self, code: Code, msg: impl Into<String>, hint: Option<&str>) {
+        self.emit(
+            code,
+            self.path.clone(),
+            msg.into(),
+            hint.map(str::to_string),
+            None,
+        );
+    }
+
+    /// The raw attribute, marked as read.
+    pub fn attr_raw(&self, name: &'static str) -> Option<&'a Attr> {
+        self.known_attrs.borrow_mut().push(name);
+        let i = self.el.attrs.iter().position(|a| a.name == name)?;
+        self.attr_used[i].set(true);
+        Some(&self.el.attrs[i])
+    }
+
+    /// A string attribute.
+    pub fn string(&self, name: &'static str) -> Option<String> {
+        self.attr_raw(name).map(|a| a.value.clone())
+    }
+
+    /// A string attribute that must be present.
+    pub fn req_string(&self, name: &'static str) -> Option<String> {
+        let v = self.string(name);
+        if v.is_none() {
+            self.missing_attr(name);
+        }
+        v
+    }
+
+    pub fn missing_attr(&self, name: &str) {
+        self.emit(
+            codes::E005,
+            self.attr_path(name),
+            format!("<{}> needs a '{name}' attribute", self.el.name),
+            Some(format!("add {name}='…' to <{}>", self.el.name)),
+            None,
+        );
+    }
+
+    /// An attribute parsed by `f`; a value `f` refuses is an E003 error described by `what`.
+    pub fn parse_with<T>(
+        &self,
+        name: &'static str,
+        what: &str,
+        f: impl Fn(&str) -> Option<T>,
+    ) -> Option<T> {
+        let a = self.attr_raw(name)?;
+        match f(a.value.trim()) {
+            Some(v) => Some(v),
+            None => {
+                self.emit(
+                    codes::E003,
+                    self.attr_path(name),
+                    format!("{name}='{}' on <{}> is not {what}", a.value, self.el.name),
+                    Some(format!("write {name} as {what}")),
+                    Some(a),
+                );
+                None
+            }
+        }
+    }
+
+    /// A decimal unsigned attribute (libvirt's `virXMLPropUInt(…, 10, …)`).
+    pub fn u32(&self, name: &'static str) -> Option<u32> {
+        self.parse_with(
+            name,
+            "a decimal number between 0 and 4294967295",
+            parse_dec::<u32>,
+        )
+    }
+
+    /// A decimal unsigned 64-bit attribute.
+    pub fn u64(&self, name: &'static str) -> Option<u64> {
+        self.parse_with(
+            name,
+            "a decimal number between 0 and 18446744073709551615",
+            parse_dec::<u64>,
+        )
+    }
+
+    /// A number in libvirt's base-0 reading, written back in hex.
+    pub fn hex(&self, name: &'static str) -> Option<Hex> {
+        self.parse_with(
+            name,
+            "a number (decimal, or hexadecimal with 0x)",
+            Hex::parse,
+        )
+    }
+
+    /// An attribute from a closed vocabulary; anything else is E004 with a did-you-mean.
+    pub fn enumerated<E: XmlEnum>(&self, name: &'static str) -> Option<E> {
+        let a = self.attr_raw(name)?;
+        match E::from_xml(&a.value) {
+            Some(v) => Some(v),
+            None => {
+                let hint = match did_you_mean(&a.value, E::NAMES.iter().copied()) {
+                    Some(s) => format!(
+                        "did you mean '{s}'? Accepted values: {}",
+                        E::NAMES.join(", ")
+                    ),
+                    None => format!("accepted values: {}", E::NAMES.join(", ")),
+                };
+                self.emit(
+                    codes::E004,
+                    self.attr_path(name),
+                    format!(
+                        "{name}='{}' is not a valid {name} for <{}>",
+                        a.value, self.el.name
+                    ),
+                    Some(hint),
+                    Some(a),
+                );
+                None
+            }
+        }
+    }
+
+    fn take_children(&self, name: &'static str) -> Vec<R<'a>> {
+        self.known_children.borrow_mut().push(name);
+        let mut out = Vec::new();
+        for (i, c) in self.el.elements().enumerate() {
+            if c.name == name {
+                self.child_used[i].set(true);
+                out.push(R::new(
+                    self.cx,
+                    c,
+                    format!("{}/{}", self.path, child_segment(self.el, i)),
+                ));
+            }
+        }
+        out
+    }
+
+    /// The only child of that name; a second one is E009.
+    pub fn child(&self, name: &'static str) -> Option<R<'a>> {
+        let mut v = self.take_children(name);
+        if v.len() > 1 {
+            let second = &v[1];
+            self.cx.push(
+                Diagnostic::new(
+                    codes::E009,
+                    second.path.clone(),
+                    format!("<{name}> may appear only once in <{}>", self.el.name),
+                )
+                .hint(format!("remove or merge the extra <{name}>"))
+                .at(second.el.pos),
+            );
+        }
+        if v.is_empty() {
+            None
+        } else {
+            Some(v.swap_remove(0))
+        }
+    }
+
+    /// Every child of that name, in order.
+    pub fn children(&self, name: &'static str) -> Vec<R<'a>> {
+        self.take_children(name)
+    }
+
+    /// Presence of an empty marker element (`<readonly/>`).
+    pub fn flag(&self, name: &'static str) -> bool {
+        self.child(name).map(|c| c.finish()).is_some()
+    }
+
+    /// Children of these names, verbatim and in document order (libvirt content domxml does
+    /// not model but knows).
+    pub fn opaque(&self, names: &[&'static str]) -> Vec<Element> {
+        let mut out = Vec::new();
+        for (i, c) in self.el.elements().enumerate() {
+            if let Some(n) = names.iter().find(|n| **n == c.name) {
+                self.known_children.borrow_mut().push(n);
+                self.child_used[i].set(true);
+                out.push(c.without_positions());
+            }
+        }
+        for n in names {
+            self.known_children.borrow_mut().push(n);
+        }
+        out
+    }
+
+    /// Attributes libvirt defines that domxml carries without interpreting: kept in
+    /// [`Extra`] by [`finish`](Self::finish) without a warning.
+    pub fn pass(&self, names: &[&'static str]) {
+        self.pass_attrs.borrow_mut().extend_from_slice(names);
+        self.known_attrs.borrow_mut().extend_from_slice(names);
+    }
+
+    /// Child elements libvirt defines that domxml carries without interpreting (`<iotune>`,
+    /// `<backingStore>`): kept in [`Extra`] without a warning.
+    pub fn pass_children(&self, names: &[&'static str]) {
+        self.pass_elems.borrow_mut().extend_from_slice(names);
+        self.known_children.borrow_mut().extend_from_slice(names);
+    }
+
+    /// Keep everything not read yet without warnings: for elements whose other content is
+    /// libvirt syntax domxml carries but does not model (non-SCSI controllers).
+    pub fn pass_everything(&self) {
+        self.pass_all.set(true);
+    }
+
+    /// The text content.
+    pub fn text(&self) -> String {
+        self.text_read.set(true);
+        self.el.text()
+    }
+
+    /// The text of a single-valued child element.
+    pub fn child_text(&self, name: &'static str) -> Option<String> {
+        self.child(name).map(|c| {
+            let t = c.text();
+            c.finish();
+            t
+        })
+    }
+
+    /// A child's text parsed as a decimal number.
+    pub fn child_number<T: std::str::FromStr>(&self, name: &'static str) -> Option<T> {
+        let c = self.child(name)?;
+        let t = c.text();
+        let v = parse_dec::<T>(t.trim());
+        if v.is_none() {
+            self.cx.push(
+                Diagnostic::new(
+                    codes::E003,
+                    c.path.clone(),
+                    format!("<{name}>{t}</{name}> is not a decimal number"),
+                )
+                .hint(format!("write a whole number inside <{name}>"))
+                .at(c.el.pos),
+            );
+        }
+        c.finish();
+        v
+    }
+
+    /// Keep whatever was not read and report it as unknown.
+    pub fn finish(self) -> Extra {
+        let mut extra = Extra::default();
+        let known_attrs = self.known_attrs.borrow();
+        for (i, a) in self.el.attrs.iter().enumerate() {
+            if self.attr_used[i].get() {
+                continue;
+            }
+            extra.attrs.push((a.name.clone(), a.value.clone()));
+            // Namespace declarations and namespaced attributes are extensions, not mistakes.
+            if a.name.contains(':')
+                || a.name == "xmlns"
+                || self.pass_all.get()
+                || self.pass_attrs.borrow().contains(&a.name.as_str())
+            {
+                continue;
+            }
+            let mut d = Diagnostic::new(
+                codes::W002,
+                format!("{}/@{}", self.path, a.name),
+                format!(
+                    "unknown attribute '{}' on <{}> (kept as written)",
+                    a.name, self.el.name
+                ),
+            )
+            .at(a.pos);
+            if let Some(s) = did_you_mean(&a.name, known_attrs.iter().copied()) {
+                d = d.hint(format!("did you mean '{s}'?"));
+            }
+            self.cx.push(d);
+        }
+        let known_children = self.known_children.borrow();
+        let mut elem_i = 0;
+        for n in &self.el.children {
+            match n {
+                Node::Element(c) => {
+                    let i = elem_i;
+                    elem_i += 1;
+                    if self.child_used[i].get() {
+                        continue;
+                    }
+                    extra.children.push(Node::Element(c.without_positions()));
+                    if c.name.contains(':')
+                        || self.pass_all.get()
+                        || self.pass_elems.borrow().contains(&c.name.as_str())
+                    {
+                        continue;
+                    }
+                    let mut d = Diagnostic::new(
+                        codes::W001,
+                        format!("{}/{}", self.path, child_segment(self.el, i)),
+                        format!(
+                            "unknown element <{}> in <{}> (kept as written)",
+                            c.name, self.el.name
+                        ),
+                    )
+                    .at(c.pos);
+                    if let Some(s) = did_you_mean(&c.name, known_children.iter().copied()) {
+                        d = d.hint(format!("did you mean <{s}>?"));
+                    }
+                    self.cx.push(d);
+                }
+                Node::Text(t) if !self.text_read.get() && !t.trim().is_empty() => {
+                    extra.children.push(Node::Text(t.trim().to_string()));
+                }
+                Node::Comment(_) | Node::Pi(_) => extra.children.push(n.clone()),
+                Node::Text(_) => {}
+            }
+        }
+        extra
+    }
+}
+
+/// Decimal as libvirt's `virStrToLong_*(…, 10, …)`: optional surrounding whitespace, digits only.
+pub(crate) fn parse_dec<T: std::str::FromStr>(s: &str) -> Option<T> {
+    let t = s.trim();
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    t.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn near_misses_are_suggested() {
+        assert_eq!(
+            did_you_mean("contoller", ["controller", "disk"]),
+            Some("controller")
+        );
+        assert_eq!(
+            did_you_mean("unique-id", ["unique_id", "name"]),
+            Some("unique_id")
+        );
+        assert_eq!(did_you_mean("frobnicate", ["controller", "disk"]), None);
+    }
+}

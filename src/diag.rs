@@ -1,0 +1,264 @@
+//! Diagnostics: what every stage reports, with a stable code, a message, an element path and,
+//! once attached to a source, a line and column.
+//!
+//! The meaning of every code is listed in `docs/error-codes.md`; codes are never renumbered.
+
+use crate::xml::{Pos, SourceMap};
+use serde::Serialize;
+use std::fmt;
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Content domxml keeps but does not understand; an error under `--strict`.
+    Warning,
+    /// The document is invalid.
+    Error,
+}
+
+/// A stable diagnostic code, such as `E011`. See `docs/error-codes.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Code(pub &'static str);
+
+impl Code {
+    /// The code as text.
+    pub fn as_str(&self) -> &'static str {
+        self.0
+    }
+    /// Warnings are the `W` codes.
+    pub fn severity(&self) -> Severity {
+        if self.0.starts_with('W') {
+            Severity::Warning
+        } else {
+            Severity::Error
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Stable code.
+    pub code: Code,
+    /// Warning or error.
+    pub severity: Severity,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// Element path of the offending node, e.g. `/domain/devices/disk[2]/address/@target`.
+    pub path: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+    /// Where in the source, when known.
+    pub pos: Option<Pos>,
+}
+
+impl Diagnostic {
+    /// A diagnostic at a path; its severity follows its code.
+    pub fn new(code: Code, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            severity: code.severity(),
+            message: message.into(),
+            path: path.into(),
+            hint: None,
+            pos: None,
+        }
+    }
+
+    /// Attach a hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Attach a position.
+    pub fn at(mut self, pos: Pos) -> Self {
+        if pos.is_known() {
+            self.pos = Some(pos);
+        }
+        self
+    }
+
+    /// Fill in the position from a source map when it is not known yet.
+    pub fn locate(&mut self, map: &SourceMap) {
+        if self.pos.is_none() {
+            self.pos = map.lookup(&self.path);
+        }
+    }
+
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)?;
+        if !self.path.is_empty() {
+            write!(f, " (at {})", self.path)?;
+        }
+        Ok(())
+    }
+}
+
+/// Codes, by family. Kept in one place so that a code cannot be used with two meanings.
+pub mod codes {
+    use super::Code;
+    macro_rules! codes {
+        ($($(#[$m:meta])* $name:ident),* $(,)?) => {
+            $( $(#[$m])* pub const $name: Code = Code(stringify!($name)); )*
+            /// Every code this build can emit.
+            pub const ALL: &[Code] = &[$($name),*];
+        };
+    }
+    codes! {
+        /// Malformed XML.
+        E001,
+        /// Wrong root element.
+        E002,
+        /// Bad number.
+        E003,
+        /// Value outside a closed vocabulary.
+        E004,
+        /// Missing required attribute or element.
+        E005,
+        /// Input over the size or depth bound.
+        E006,
+        /// DTD or entity.
+        E007,
+        /// Bad UUID.
+        E008,
+        /// Element repeated that may appear once.
+        E009,
+        /// SCSI drive address bus != 0.
+        E010,
+        /// Target != 0 on lsilogic.
+        E011,
+        /// Address type does not fit the disk bus.
+        E012,
+        /// Unit beyond the controller model's limit.
+        E013,
+        /// Address beyond what QEMU accepts.
+        E014,
+        /// IDE/SATA/FDC drive address rule.
+        E015,
+        /// Unparsable disk target name.
+        E020,
+        /// Partition in a disk target.
+        E021,
+        /// Duplicate disk target.
+        E022,
+        /// Two disks on one SCSI address.
+        E023,
+        /// Hostdev on a disk's address.
+        E024,
+        /// Disk name-derived address collides with a hostdev.
+        E025,
+        /// Two hostdevs on one address.
+        E026,
+        /// The same host LU twice.
+        E027,
+        /// Target prefix not a hard-disk prefix.
+        E028,
+        /// lun on a non-block source.
+        E030,
+        /// lun on a non-iscsi protocol.
+        E031,
+        /// lun with a non-raw format.
+        E032,
+        /// lun on a bus other than scsi/virtio.
+        E033,
+        /// lun with wwn/vendor/product/serial/copy_on_read.
+        E034,
+        /// sgio='unfiltered'.
+        E035,
+        /// sgio/rawio/reservations on a non-lun device.
+        E036,
+        /// vendor/product too long or not printable.
+        E040,
+        /// vendor/product on a non-scsi disk.
+        E041,
+        /// Bad or misplaced wwn.
+        E042,
+        /// Unsafe serial.
+        E043,
+        /// Misplaced rotation_rate.
+        E044,
+        /// Misplaced removable.
+        E045,
+        /// iothread/queues on a SCSI disk.
+        E046,
+        /// Source does not fit the disk type.
+        E047,
+        /// iothread on a non-virtio SCSI controller.
+        E050,
+        /// Undefined iothread id.
+        E051,
+        /// SCSI controller model QEMU lacks.
+        E052,
+        /// ncr53c90 not at index 0.
+        E053,
+        /// Duplicate controller index.
+        E054,
+        /// Controller source adapter on a non-virtio model.
+        E055,
+        /// virtio-scsi iothread with a non-PCI/CCW address.
+        E056,
+        /// virtio-only driver option on another model.
+        E057,
+        /// SCSI device addressed to a controller index another controller type holds.
+        E058,
+        /// sgio/rawio on a non-scsi hostdev.
+        E060,
+        /// SCSI hostdev without adapter or source address.
+        E061,
+        /// Bad iSCSI hostdev source.
+        E062,
+        /// Bad vhost-scsi source.
+        E063,
+        /// Boot on vhost-scsi.
+        E064,
+        /// model on a hostdev type without one.
+        E065,
+        /// Bad PCI hostdev.
+        E066,
+        /// Bad adapter name.
+        E070,
+        /// Bad flat-form parent.
+        E071,
+        /// Bad unique_id.
+        E072,
+        /// Adapter attribute combination no form allows.
+        E073,
+        /// Bad fc_host adapter.
+        E074,
+        /// Bad parentaddr.
+        E075,
+        /// Duplicate alias.
+        E080,
+        /// User alias without ua- prefix.
+        E081,
+        /// Same host PCI function twice.
+        E082,
+        /// PCI address field out of range.
+        E083,
+        /// Two devices on one guest PCI address.
+        E084,
+        /// Pool address without target.
+        E090,
+        /// Pool without adapter.
+        E091,
+        /// Unknown element.
+        W001,
+        /// Unknown attribute.
+        W002,
+    }
+}

@@ -1,0 +1,260 @@
+//! The `domxml` command line.
+
+use clap::{CommandFactory, Parser, Subcommand};
+use domxml::diag::Severity;
+use domxml::report::{self, Format};
+use domxml::xml::Limits;
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Read libvirt-style domain and storage-pool XML: validate it with libvirt's SCSI rules and
+/// format it canonically.
+#[derive(Parser, Debug)]
+#[command(name = "domxml", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Refuse inputs larger than this many bytes.
+    #[arg(long, global = true, default_value_t = Limits::default().max_bytes, value_name = "BYTES")]
+    max_bytes: usize,
+    /// Refuse inputs whose elements nest deeper than this.
+    #[arg(long, global = true, default_value_t = Limits::default().max_depth, value_name = "N")]
+    max_depth: usize,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check domain or pool XML files. Exit 0 when every file is valid, 1 when any is invalid,
+    /// 2 on usage or I/O errors.
+    Validate {
+        /// Treat warnings (unknown elements and attributes) as errors.
+        #[arg(long)]
+        strict: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Files to check; `-` reads standard input.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Print a document in canonical form: libvirt's layout and attribute order, with anything
+    /// domxml does not model kept. Formats documents that fail validation too.
+    Fmt {
+        /// Exit 1 (printing nothing) when the file is not already canonical.
+        #[arg(long, conflicts_with = "in_place")]
+        check: bool,
+        /// Rewrite the file instead of printing.
+        #[arg(long, short = 'i')]
+        in_place: bool,
+        /// The file; `-` reads standard input.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+fn read_input(path: &PathBuf) -> Result<Vec<u8>, String> {
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        Ok(buf)
+    } else {
+        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    }
+}
+
+fn display_name(path: &PathBuf) -> String {
+    path.display().to_string()
+}
+
+fn validate(files: &[PathBuf], strict: bool, format: Format, limits: Limits) -> ExitCode {
+    let stderr_tty = std::io::stderr().is_terminal();
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let bar = (stderr_tty && files.len() > 1).then(|| {
+        let b = indicatif::ProgressBar::new(files.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let mut io_error = false;
+    let mut invalid = 0usize;
+    let mut rows_json = Vec::new();
+    let mut out = std::io::stdout().lock();
+    for path in files {
+        let name = display_name(path);
+        if let Some(b) = &bar {
+            b.set_message(name.clone());
+        }
+        let bytes = match read_input(path) {
+            Ok(b) => b,
+            Err(e) => {
+                let line = format!("domxml: {e}");
+                match &bar {
+                    Some(b) => b.println(line),
+                    None => eprintln!("{line}"),
+                }
+                io_error = true;
+                continue;
+            }
+        };
+        let mut checked = domxml::check(&bytes, limits);
+        if strict {
+            for d in &mut checked.diagnostics {
+                d.severity = Severity::Error;
+            }
+        }
+        if !checked.is_valid(strict) {
+            invalid += 1;
+        }
+        let src = String::from_utf8_lossy(&bytes);
+        let text = match format {
+            Format::Human => report::human(&name, &src, &checked.diagnostics, color),
+            Format::Github => checked
+                .diagnostics
+                .iter()
+                .map(|d| report::github_line(&name, d) + "\n")
+                .collect(),
+            Format::Json => {
+                let rows = report::json_rows(&name, &checked.diagnostics);
+                rows_json.extend(
+                    rows.into_iter()
+                        .map(|r| serde_json::to_value(r).expect("rows serialise")),
+                );
+                String::new()
+            }
+        };
+        if !text.is_empty() {
+            match &bar {
+                Some(b) => b.suspend(|| {
+                    let _ = out.write_all(text.as_bytes());
+                }),
+                None => {
+                    let _ = out.write_all(text.as_bytes());
+                }
+            }
+        }
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if format == Format::Json {
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&rows_json).expect("json")
+        );
+    } else if format == Format::Human && (files.len() > 1 || invalid > 0) {
+        let n = files.len();
+        let _ = writeln!(
+            out,
+            "{} of {n} file{} valid",
+            n - invalid - usize::from(io_error).min(n - invalid),
+            if n == 1 { "" } else { "s" }
+        );
+    }
+    if io_error {
+        ExitCode::from(2)
+    } else if invalid > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn fmt(path: &PathBuf, check: bool, in_place: bool, limits: Limits) -> ExitCode {
+    if in_place && path.as_os_str() == "-" {
+        eprintln!("domxml: --in-place needs a file, not standard input");
+        return ExitCode::from(2);
+    }
+    let bytes = match read_input(path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("domxml: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let name = display_name(path);
+    let parsed = match domxml::codec::parse_bytes(&bytes, limits) {
+        Ok(p) => p,
+        Err(diags) => {
+            let src = String::from_utf8_lossy(&bytes);
+            let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
+            eprint!(
+                "{}",
+                report::human(&name, &src, &errors, std::io::stderr().is_terminal())
+            );
+            eprintln!("domxml: {name} does not parse; nothing was formatted");
+            return ExitCode::from(1);
+        }
+    };
+    let text = domxml::codec::format(&parsed);
+    if check {
+        return if text.as_bytes() == bytes.as_slice() {
+            ExitCode::SUCCESS
+        } else {
+            eprintln!("domxml: {name} is not in canonical form (run `domxml fmt -i {name}`)");
+            ExitCode::from(1)
+        };
+    }
+    if in_place {
+        if text.as_bytes() == bytes.as_slice() {
+            return ExitCode::SUCCESS;
+        }
+        // Write beside the file and rename, so an interrupted write never truncates it.
+        let tmp = path.with_extension("domxml-fmt.tmp");
+        let res = std::fs::write(&tmp, text.as_bytes()).and_then(|_| std::fs::rename(&tmp, path));
+        return match res {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                eprintln!("domxml: cannot write {name}: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    ExitCode::SUCCESS
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let limits = Limits {
+        max_bytes: cli.max_bytes,
+        max_depth: cli.max_depth,
+    };
+    match cli.command {
+        Command::Validate {
+            strict,
+            format,
+            files,
+        } => validate(&files, strict, format, limits),
+        Command::Fmt {
+            check,
+            in_place,
+            file,
+        } => fmt(&file, check, in_place, limits),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "domxml", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+    }
+}

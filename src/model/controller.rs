@@ -1,0 +1,159 @@
+//! `<controller>`. SCSI controllers are modelled in full; other types keep their model and
+//! index typed and everything else verbatim.
+
+use super::{xml_enum, Adapter, DeviceAddress, Extra, OnOff};
+
+xml_enum! {
+    /// `<controller type=…>`.
+    pub enum ControllerType {
+        Scsi = "scsi", Pci = "pci", Usb = "usb", Ide = "ide", Sata = "sata", Fdc = "fdc",
+        VirtioSerial = "virtio-serial", Ccid = "ccid", Xenbus = "xenbus", Isa = "isa", Nvme = "nvme"
+    }
+}
+
+xml_enum! {
+    /// Every SCSI controller model libvirt knows.
+    pub enum ControllerModel {
+        Auto = "auto", Buslogic = "buslogic", Lsilogic = "lsilogic", Lsisas1068 = "lsisas1068",
+        Vmpvscsi = "vmpvscsi", Ibmvscsi = "ibmvscsi", VirtioScsi = "virtio-scsi",
+        Lsisas1078 = "lsisas1078", VirtioTransitional = "virtio-transitional",
+        VirtioNonTransitional = "virtio-non-transitional", Ncr53c90 = "ncr53c90",
+        Am53c974 = "am53c974", Dc390 = "dc390"
+    }
+}
+
+impl ControllerModel {
+    /// The three virtio-scsi flavours.
+    pub fn is_virtio(self) -> bool {
+        matches!(
+            self,
+            ControllerModel::VirtioScsi
+                | ControllerModel::VirtioTransitional
+                | ControllerModel::VirtioNonTransitional
+        )
+    }
+
+    /// Single-LUN narrow HBAs whose guest address is `scsi-id = unit` with no channel or lun.
+    pub fn is_lsi_style(self) -> bool {
+        matches!(
+            self,
+            ControllerModel::Lsilogic
+                | ControllerModel::Ncr53c90
+                | ControllerModel::Dc390
+                | ControllerModel::Am53c974
+        )
+    }
+
+    /// The highest unit an explicit address may use on this model, where the model has one
+    /// (libvirt's `virDomainSCSIDriveAddressIsUsed` table).
+    pub fn max_unit(self) -> Option<u32> {
+        match self {
+            m if m.is_virtio() => Some(16383),
+            ControllerModel::Ibmvscsi => Some(31),
+            ControllerModel::Lsisas1068 => Some(1),
+            ControllerModel::Lsisas1078 => Some(255),
+            ControllerModel::Ncr53c90 | ControllerModel::Dc390 | ControllerModel::Am53c974 => {
+                Some(6)
+            }
+            _ => None,
+        }
+    }
+
+    /// The unit the HBA itself occupies, skipped by automatic assignment.
+    pub fn reserved_unit(self) -> Option<u32> {
+        match self {
+            ControllerModel::Ibmvscsi
+            | ControllerModel::Lsilogic
+            | ControllerModel::Vmpvscsi
+            | ControllerModel::Buslogic => Some(7),
+            _ => None,
+        }
+    }
+}
+
+/// `<driver>` of a SCSI controller.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ControllerDriver {
+    /// `queues`: virtio-scsi request queues.
+    pub queues: Option<u32>,
+    /// `cmd_per_lun`.
+    pub cmd_per_lun: Option<u32>,
+    /// `max_sectors`.
+    pub max_sectors: Option<u32>,
+    /// `ioeventfd`.
+    pub ioeventfd: Option<OnOff>,
+    /// `iothread`: id of an iothread from `<iothreads>`.
+    pub iothread: Option<u32>,
+    /// Unknown content (virtio options such as `iommu`, `ats`, `packed` are kept here).
+    pub extra: Extra,
+}
+
+/// `<address type='scsi' bus target/>` restricting a whole-host passthrough or a pool to part
+/// of the host. `bus` defaults to 0; `target` is mandatory.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PoolStyleAddress {
+    /// Host bus.
+    pub bus: Option<u32>,
+    /// Host target.
+    pub target: Option<u32>,
+    /// Unknown content.
+    pub extra: Extra,
+}
+
+/// `<source>` of a whole-host passthrough controller (domxml's design): every LU of the
+/// adapter is given to the guest on this controller.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ControllerSource {
+    /// The host adapter.
+    pub adapter: Option<Adapter>,
+    /// Optional restriction to one bus/target.
+    pub address: Option<PoolStyleAddress>,
+    /// Unknown content.
+    pub extra: Extra,
+}
+
+/// `<controller>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Controller {
+    /// `type`.
+    pub kind: ControllerType,
+    /// `index`.
+    pub index: Option<u32>,
+    /// `model` of a SCSI controller.
+    pub model: Option<ControllerModel>,
+    /// `model` of any other controller type, as written.
+    pub other_model: Option<String>,
+    /// `<driver>` (SCSI).
+    pub driver: Option<ControllerDriver>,
+    /// `<source>` (SCSI whole-host passthrough).
+    pub source: Option<ControllerSource>,
+    /// `<alias name>`.
+    pub alias: Option<String>,
+    /// `<address>`.
+    pub address: Option<DeviceAddress>,
+    /// Unknown content (for non-SCSI controllers, everything but type/index/model/alias/address).
+    pub extra: Extra,
+}
+
+impl Controller {
+    /// A controller of a type with nothing else set.
+    pub fn new(kind: ControllerType) -> Self {
+        Controller {
+            kind,
+            index: None,
+            model: None,
+            other_model: None,
+            driver: None,
+            source: None,
+            alias: None,
+            address: None,
+            extra: Extra::default(),
+        }
+    }
+
+    /// The index, 0 when absent (libvirt assigns the first free one; for SCSI that is 0
+    /// in any document that only has one).
+    pub fn idx(&self) -> u32 {
+        self.index.unwrap_or(0)
+    }
+}

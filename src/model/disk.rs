@@ -1,0 +1,236 @@
+//! `<disk>`.
+
+use super::{xml_enum, Boot, DeviceAddress, Extra, OnOff, YesNo};
+
+xml_enum! {
+    /// `<disk type=…>`.
+    pub enum DiskType { File = "file", Block = "block", Network = "network", Volume = "volume", Dir = "dir", Nvme = "nvme", VhostUser = "vhostuser", VhostVdpa = "vhostvdpa" }
+}
+xml_enum! {
+    /// `<disk device=…>`.
+    pub enum DiskDevice { Disk = "disk", Lun = "lun", Cdrom = "cdrom", Floppy = "floppy" }
+}
+xml_enum! {
+    /// `<target bus=…>`.
+    pub enum DiskBus { Ide = "ide", Fdc = "fdc", Scsi = "scsi", Virtio = "virtio", Xen = "xen", Usb = "usb", Uml = "uml", Sata = "sata", Sd = "sd" }
+}
+
+/// `<driver>` of a disk.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DiskDriver {
+    /// `name` (qemu).
+    pub name: Option<String>,
+    /// `type`: the image format (raw, qcow2, …).
+    pub format: Option<String>,
+    /// `cache`.
+    pub cache: Option<String>,
+    /// `io`.
+    pub io: Option<String>,
+    /// `discard`.
+    pub discard: Option<String>,
+    /// `iothread`.
+    pub iothread: Option<u32>,
+    /// `queues`.
+    pub queues: Option<u32>,
+    /// `copy_on_read`.
+    pub copy_on_read: Option<OnOff>,
+    /// Unknown content.
+    pub extra: Extra,
+}
+
+/// `<host>` of a network source.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NetHost {
+    /// `name`.
+    pub name: Option<String>,
+    /// `port`.
+    pub port: Option<String>,
+    /// `transport`.
+    pub transport: Option<String>,
+    /// `socket`.
+    pub socket: Option<String>,
+    /// Unknown content.
+    pub extra: Extra,
+}
+
+/// `<secret>` of an `<auth>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SourceSecret {
+    /// `type` (iscsi, ceph).
+    pub kind: Option<String>,
+    /// `usage`.
+    pub usage: Option<String>,
+    /// `uuid`.
+    pub uuid: Option<String>,
+    /// Unknown content.
+    pub extra: Extra,
+}
+
+/// `<auth username>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SourceAuth {
+    /// `username`.
+    pub username: Option<String>,
+    /// `<secret>`.
+    pub secret: Option<SourceSecret>,
+    /// Unknown content.
+    pub extra: Extra,
+}
+
+/// `<source type='unix' path mode/>` inside `<reservations>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReservationsSource {
+    /// `type` (unix).
+    pub kind: Option<String>,
+    /// `path`.
+    pub path: Option<String>,
+    /// `mode` (client/server).
+    pub mode: Option<String>,
+    /// Unknown content.
+    pub extra: Extra,
+}
+
+/// `<reservations managed migration>`: SCSI persistent reservations through qemu-pr-helper.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reservations {
+    /// `managed`.
+    pub managed: Option<YesNo>,
+    /// `migration`.
+    pub migration: Option<YesNo>,
+    /// `<source>` of an unmanaged helper.
+    pub source: Option<ReservationsSource>,
+    /// Unknown content.
+    pub extra: Extra,
+}
+
+/// `<source>` of a disk: which attributes apply depends on the disk type.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DiskSource {
+    /// `file` (type file).
+    pub file: Option<String>,
+    /// `dev` (type block).
+    pub dev: Option<String>,
+    /// `dir` (type dir).
+    pub dir: Option<String>,
+    /// `protocol` (type network).
+    pub protocol: Option<String>,
+    /// `name` (type network).
+    pub name: Option<String>,
+    /// `pool` (type volume).
+    pub pool: Option<String>,
+    /// `volume` (type volume).
+    pub volume: Option<String>,
+    /// `mode` (type volume: host|direct).
+    pub mode: Option<String>,
+    /// `startupPolicy`.
+    pub startup_policy: Option<String>,
+    /// `<host>` entries (network).
+    pub hosts: Vec<NetHost>,
+    /// `<auth>` (network).
+    pub auth: Option<SourceAuth>,
+    /// `<initiator><iqn name/></initiator>` (iSCSI).
+    pub initiator_iqn: Option<String>,
+    /// `<reservations>`.
+    pub reservations: Option<Reservations>,
+    /// Unknown content.
+    pub extra: Extra,
+}
+
+/// `<target dev bus …>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DiskTarget {
+    /// `dev`: the guest name that also fixes the default address (`sdb`).
+    pub dev: Option<String>,
+    /// `bus`.
+    pub bus: Option<DiskBus>,
+    /// `removable`.
+    pub removable: Option<OnOff>,
+    /// `rotation_rate`.
+    pub rotation_rate: Option<u32>,
+    /// `tray`.
+    pub tray: Option<String>,
+    /// Unknown content.
+    pub extra: Extra,
+}
+
+/// `<disk>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Disk {
+    /// `type`.
+    pub kind: Option<DiskType>,
+    /// `device` (defaults to disk).
+    pub device: Option<DiskDevice>,
+    /// `model`.
+    pub model: Option<String>,
+    /// `rawio`.
+    pub rawio: Option<YesNo>,
+    /// `sgio` (`filtered`|`unfiltered`, kept as written).
+    pub sgio: Option<String>,
+    /// `snapshot`.
+    pub snapshot: Option<String>,
+    /// `<driver>`.
+    pub driver: Option<DiskDriver>,
+    /// `<source>`.
+    pub source: Option<DiskSource>,
+    /// `<target>`.
+    pub target: Option<DiskTarget>,
+    /// `<boot>`.
+    pub boot: Option<Boot>,
+    /// `<readonly/>`.
+    pub readonly: bool,
+    /// `<shareable/>`.
+    pub shareable: bool,
+    /// `<transient/>`.
+    pub transient: bool,
+    /// `<serial>`.
+    pub serial: Option<String>,
+    /// `<wwn>`.
+    pub wwn: Option<String>,
+    /// `<vendor>`.
+    pub vendor: Option<String>,
+    /// `<product>`.
+    pub product: Option<String>,
+    /// `<alias name>`.
+    pub alias: Option<String>,
+    /// `<address>`.
+    pub address: Option<DeviceAddress>,
+    /// Unknown content (also holds libvirt elements kept verbatim: backingStore, iotune, …).
+    pub extra: Extra,
+}
+
+impl Disk {
+    /// `device`, defaulting to disk.
+    pub fn device(&self) -> DiskDevice {
+        self.device.unwrap_or(DiskDevice::Disk)
+    }
+
+    /// The target bus as libvirt infers it when unset: from the target name prefix.
+    pub fn bus(&self) -> Option<DiskBus> {
+        let t = self.target.as_ref()?;
+        if let Some(b) = t.bus {
+            return Some(b);
+        }
+        if self.device() == DiskDevice::Floppy {
+            return Some(DiskBus::Fdc);
+        }
+        let dev = t.dev.as_deref()?;
+        Some(if dev.starts_with("hd") {
+            DiskBus::Ide
+        } else if dev.starts_with("sd") {
+            DiskBus::Scsi
+        } else if dev.starts_with("vd") {
+            DiskBus::Virtio
+        } else if dev.starts_with("xvd") {
+            DiskBus::Xen
+        } else if dev.starts_with("ubd") {
+            DiskBus::Uml
+        } else {
+            DiskBus::Ide
+        })
+    }
+
+    /// The target name.
+    pub fn dev(&self) -> Option<&str> {
+        self.target.as_ref()?.dev.as_deref()
+    }
+}

@@ -1,0 +1,156 @@
+//! [`Element`] trees to text in libvirt's layout: two-space indentation, single-quoted
+//! attributes in the order given, empty elements self-closed, text-only elements on one line.
+
+use super::{Document, Element, Node};
+use std::fmt::Write as _;
+
+/// Escape the way libvirt does (`virBufferEscapeString`): the five XML specials everywhere.
+fn escape(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\'' => out.push_str("&apos;"),
+            '"' => out.push_str("&quot;"),
+            // Tabs, newlines and carriage returns in attributes would be normalised away by the
+            // next reader; keep them as character references so they survive.
+            '\t' | '\n' | '\r' => {
+                let _ = write!(out, "&#{};", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+fn escape_text(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\'' => out.push_str("&apos;"),
+            '"' => out.push_str("&quot;"),
+            '\r' => out.push_str("&#13;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Write a whole document, prolog and epilog included, ending with a newline.
+pub fn write_document(doc: &Document) -> String {
+    let mut out = String::new();
+    if let Some(d) = &doc.declaration {
+        out.push_str(d);
+        out.push('\n');
+    }
+    for n in &doc.prolog {
+        write_misc(&mut out, n, 0);
+    }
+    write_into(&mut out, &doc.root, 0);
+    for n in &doc.epilog {
+        write_misc(&mut out, n, 0);
+    }
+    out
+}
+
+/// Write one element (and its subtree) at indentation 0, ending with a newline.
+pub fn write_element(el: &Element) -> String {
+    let mut out = String::new();
+    write_into(&mut out, el, 0);
+    out
+}
+
+fn indent(out: &mut String, depth: usize) {
+    for _ in 0..depth {
+        out.push_str("  ");
+    }
+}
+
+fn write_misc(out: &mut String, n: &Node, depth: usize) {
+    match n {
+        Node::Comment(c) => {
+            indent(out, depth);
+            let _ = writeln!(out, "<!--{c}-->");
+        }
+        Node::Pi(p) => {
+            indent(out, depth);
+            let _ = writeln!(out, "<?{p}?>");
+        }
+        Node::Text(t) if !t.trim().is_empty() => {
+            indent(out, depth);
+            escape_text(out, t.trim());
+            out.push('\n');
+        }
+        _ => {}
+    }
+}
+
+fn write_into(out: &mut String, el: &Element, depth: usize) {
+    indent(out, depth);
+    out.push('<');
+    out.push_str(&el.name);
+    for a in &el.attrs {
+        out.push(' ');
+        out.push_str(&a.name);
+        out.push_str("='");
+        escape(out, &a.value);
+        out.push('\'');
+    }
+    let structured = el.children.iter().any(|n| !matches!(n, Node::Text(_)));
+    if !structured {
+        let text = el.text();
+        if text.is_empty() {
+            out.push_str("/>\n");
+        } else {
+            out.push('>');
+            escape_text(out, &text);
+            let _ = writeln!(out, "</{}>", el.name);
+        }
+        return;
+    }
+    out.push_str(">\n");
+    for n in &el.children {
+        match n {
+            Node::Element(c) => write_into(out, c, depth + 1),
+            other => write_misc(out, other, depth + 1),
+        }
+    }
+    indent(out, depth);
+    let _ = writeln!(out, "</{}>", el.name);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xml::{parse_document, Limits};
+
+    #[test]
+    fn layout_matches_libvirt() {
+        let el = Element::new("disk")
+            .with_attr("type", "file")
+            .with_child(Element::new("source").with_attr("file", "/a'b"))
+            .with_child(Element::new("serial").with_text("x&y"));
+        assert_eq!(
+            write_element(&el),
+            "<disk type='file'>\n  <source file='/a&apos;b'/>\n  <serial>x&amp;y</serial>\n</disk>\n"
+        );
+    }
+
+    #[test]
+    fn writing_is_idempotent_with_comments_and_mixed_text() {
+        let src = "<a x='1'>\n <!-- note -->\n <b>t</b> tail <c/>\n</a>";
+        let once = write_document(&parse_document(src.as_bytes(), Limits::default()).unwrap());
+        let twice = write_document(&parse_document(once.as_bytes(), Limits::default()).unwrap());
+        assert_eq!(once, twice);
+        assert!(once.contains("<!-- note -->"));
+        assert!(once.contains("tail"));
+    }
+
+    #[test]
+    fn newlines_in_attributes_survive() {
+        let el = Element::new("a").with_attr("v", "x\ny");
+        let back = parse_document(write_element(&el).as_bytes(), Limits::default()).unwrap();
+        assert_eq!(back.root.attr("v"), Some("x\ny"));
+    }
+}
