@@ -214,8 +214,6 @@ pub mod codes {
         E056,
         /// virtio-only driver option on another model.
         E057,
-        /// SCSI device addressed to a controller index another controller type holds.
-        E058,
         /// sgio/rawio on a non-scsi hostdev.
         E060,
         /// SCSI hostdev without adapter or source address.
@@ -260,5 +258,7 @@ pub mod codes {
         W001,
         /// Unknown attribute.
         W002,
+        /// Alias that is not a user alias.
+        W003,
     }
 }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Run every check and test domxml has: formatting, clippy, unit, integration, property,
+# snapshot and schema tests, and the libvirt conformance vectors when ../shared exists.
+#
+# Installs what the tests need (xmllint, virt-xml-validate, libvirt, QEMU) with apt-get when
+# it is missing and we can (root, or sudo without a password). Without them, the tests that
+# need them say SKIPPED and the rest still run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=()
+command -v xmllint >/dev/null 2>&1 || packages+=(libxml2-utils)
+command -v virt-xml-validate >/dev/null 2>&1 || packages+=(libvirt-clients)
+command -v qemu-system-x86_64 >/dev/null 2>&1 || packages+=(qemu-system-x86)
+[ -e /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so ] || packages+=(libvirt-daemon libvirt-daemon-driver-qemu)
+{ command -v pkg-config >/dev/null 2>&1 && pkg-config --exists libvirt; } || packages+=(libvirt-dev pkg-config)
+
+if [ ${#packages[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then sudo=(); elif sudo -n true 2>/dev/null; then sudo=(sudo -n); else sudo=(none); fi
+  if [ "${sudo[*]-}" = none ]; then
+    echo "test.sh: cannot install ${packages[*]} (not root, no sudo); tests needing them will be skipped" >&2
+  else
+    echo "test.sh: installing ${packages[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  fi
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --all-targets --all-features -- -D warnings
+echo "== cargo test"
+# CI=true keeps insta from writing snapshots: a missing or changed snapshot fails.
+cargo test --all-features
+echo "== cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
