@@ -77,16 +77,31 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
             _ => (None, None),
         };
         if let Some(a) = alias {
-            if a.starts_with("ua-")
-                && !a[3..]
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                || a == "ua-"
-            {
-                out.push(
-                    Diagnostic::new(codes::E081, format!("{p}/alias/@name"), format!("user alias '{a}' must be 'ua-' followed by letters, digits, '_' or '-'"))
+            match a.strip_prefix("ua-") {
+                Some(rest)
+                    if rest.is_empty()
+                        || !rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+                {
+                    out.push(
+                        Diagnostic::new(
+                            codes::E081,
+                            format!("{p}/alias/@name"),
+                            format!("user alias '{a}' must be 'ua-' followed by letters, digits, '_' or '-'"),
+                        )
                         .hint("e.g. <alias name='ua-boot-disk'/>"),
-                );
+                    );
+                }
+                Some(_) => {}
+                None => out.push(
+                    Diagnostic::new(
+                        codes::W003,
+                        format!("{p}/alias/@name"),
+                        format!("alias '{a}' is not a user alias: libvirt drops it when the domain is defined"),
+                    )
+                    .hint(format!(
+                        "name it 'ua-{a}' to keep it; aliases without 'ua-' only appear in the XML of a running domain"
+                    )),
+                ),
             }
             if let Some(first) = aliases.insert(a.clone(), i) {
                 out.push(

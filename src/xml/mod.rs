@@ -14,7 +14,7 @@ pub use write::{write_document, write_element};
 
 /// Where something starts in the source: 1-based line and column (in characters), and the byte
 /// offset. A zeroed `Pos` means "not from a source" (a tree built in code).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Pos {
     /// 1-based line; 0 when unknown.
     pub line: u32,
@@ -22,6 +22,17 @@ pub struct Pos {
     pub column: u32,
     /// Byte offset into the source.
     pub offset: usize,
+}
+
+impl std::fmt::Debug for Pos {
+    /// Compact, so that snapshots of trees stay readable: `3:5@41`, or `-` when unknown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_known() {
+            write!(f, "{}:{}@{}", self.line, self.column, self.offset)
+        } else {
+            f.write_str("-")
+        }
+    }
 }
 
 impl Pos {

@@ -52,7 +52,7 @@ pub fn skip(why: &str) {
 
 /// The value of a leading `<!-- key: VALUE -->` comment.
 pub fn header(path: &Path, key: &str) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = String::from_utf8_lossy(&std::fs::read(path).ok()?).into_owned();
     let needle = format!("<!-- {key}:");
     let start = text.find(&needle)? + needle.len();
     let end = text[start..].find("-->")? + start;
