@@ -142,6 +142,8 @@ pub struct ScsiLayout {
     pub controllers: BTreeMap<u32, ControllerModel>,
     /// Indices of controllers that are added implicitly.
     pub implicit: Vec<u32>,
+    /// Every address in `placed`, for O(1) "is it used" checks.
+    used: std::collections::HashSet<(u32, u32, u32, u32)>,
 }
 
 impl ScsiLayout {
@@ -178,7 +180,7 @@ impl ScsiLayout {
                     (a.tuple(), Origin::FromName)
                 }
             };
-            layout.placed.push(Placed {
+            layout.place(Placed {
                 item: i,
                 hostdev: false,
                 addr,
@@ -192,7 +194,7 @@ impl ScsiLayout {
             .collect();
         for (i, h) in &scsi_hostdevs {
             if let Some(DeviceAddress::Drive(a, _)) = &h.address {
-                layout.placed.push(Placed {
+                layout.place(Placed {
                     item: *i,
                     hostdev: true,
                     addr: a.tuple(),
@@ -200,12 +202,15 @@ impl ScsiLayout {
                 });
             }
         }
+        // Used addresses only ever accumulate, so every slot before the last one taken stays
+        // used: each search resumes where the previous one stopped (linear overall).
+        let mut cursor = (0u32, 0u32);
         for (i, h) in &scsi_hostdevs {
             if h.address.is_some() {
                 continue;
             }
-            let addr = layout.find_free_unit(&defined, resolve);
-            layout.placed.push(Placed {
+            let addr = layout.find_free_unit(&defined, resolve, &mut cursor);
+            layout.place(Placed {
                 item: *i,
                 hostdev: true,
                 addr,
@@ -246,6 +251,11 @@ impl ScsiLayout {
         layout
     }
 
+    fn place(&mut self, p: Placed) {
+        self.used.insert(p.addr);
+        self.placed.push(p);
+    }
+
     fn is_used(
         &self,
         defined: &BTreeMap<u32, Option<ControllerModel>>,
@@ -260,23 +270,27 @@ impl ScsiLayout {
                 return true;
             }
         }
-        self.placed.iter().any(|p| p.addr == addr)
+        self.used.contains(&addr)
     }
 
     fn find_free_unit(
         &self,
         defined: &BTreeMap<u32, Option<ControllerModel>>,
         resolve: impl Fn(Option<ControllerModel>) -> ControllerModel + Copy,
+        cursor: &mut (u32, u32),
     ) -> (u32, u32, u32, u32) {
-        let mut controller = 0u32;
+        let (mut controller, mut unit) = *cursor;
         loop {
-            for unit in 0..SCSI_NARROW_UNITS {
+            while unit < SCSI_NARROW_UNITS {
                 let a = (controller, 0, 0, unit);
                 if !self.is_used(defined, resolve, a) {
+                    *cursor = (controller, unit);
                     return a;
                 }
+                unit += 1;
             }
             controller += 1;
+            unit = 0;
         }
     }
 
@@ -326,5 +340,99 @@ mod tests {
         assert_eq!(a.tuple(), (2, 0, 0, 0));
         let a = drive_address_for_index(DiskBus::Ide, 3).unwrap();
         assert_eq!(a.tuple(), (0, 1, 0, 1));
+    }
+
+    fn hostdev(addr: &str) -> String {
+        format!(
+            "<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/>\
+             <address bus='0' target='0' unit='{}'/></source>{addr}</hostdev>",
+            addr.len()
+        )
+    }
+
+    fn domain_of(devices: &str) -> Domain {
+        let xml =
+            format!("<domain type='qemu'><name>t</name><devices>{devices}</devices></domain>");
+        match crate::codec::parse_str(&xml).unwrap().definition {
+            crate::model::Definition::Domain(d) => *d,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn hostdevs_fill_seven_units_then_roll_over_like_libvirts_autogen_test() {
+        // libvirt's hostdev-scsi-autogen-address: one virtio-scsi controller, eleven hostdevs,
+        // the tenth explicitly at 1:0:0:5.
+        let mut devs = String::from("<controller type='scsi' index='0' model='virtio-scsi'/>");
+        for i in 0..11 {
+            let addr = if i == 9 {
+                "<address type='drive' controller='1' bus='0' target='0' unit='5'/>"
+            } else {
+                ""
+            };
+            devs.push_str(&hostdev(addr));
+        }
+        let layout = ScsiLayout::of(&domain_of(&devs));
+        let mut got: Vec<_> = layout.placed.iter().map(|p| (p.item, p.addr)).collect();
+        got.sort_unstable();
+        let units: Vec<_> = got.iter().map(|(_, a)| (a.0, a.3)).collect();
+        assert_eq!(
+            units,
+            vec![
+                (0, 0),
+                (0, 1),
+                (0, 2),
+                (0, 3),
+                (0, 4),
+                (0, 5),
+                (0, 6),
+                (1, 0),
+                (1, 1),
+                (1, 5),
+                (1, 2)
+            ]
+        );
+        // Controller 1 is added implicitly and copies controller 0's model.
+        assert_eq!(layout.implicit, vec![1]);
+        assert_eq!(layout.model_of(1), Some(ControllerModel::VirtioScsi));
+    }
+
+    #[test]
+    fn hostdev_search_skips_units_a_model_lacks_and_units_disks_use() {
+        let devs = "<controller type='scsi' index='0' model='lsisas1068'/>\
+                    <disk type='file'><source file='/a'/><target dev='sdh' bus='scsi'/></disk>"
+            .to_string()
+            + &hostdev("")
+            + &hostdev("")
+            + &hostdev("");
+        let layout = ScsiLayout::of(&domain_of(&devs));
+        let hostdevs: Vec<_> = layout
+            .placed
+            .iter()
+            .filter(|p| p.hostdev)
+            .map(|p| p.addr)
+            .collect();
+        // lsisas1068 has units 0 and 1; controller 1 unit 0 belongs to sdh.
+        assert_eq!(hostdevs, vec![(0, 0, 0, 0), (0, 0, 0, 1), (1, 0, 0, 1)]);
+    }
+
+    #[test]
+    fn implicit_disk_controllers_get_the_machine_default_model() {
+        let layout = ScsiLayout::of(&domain_of(
+            "<disk type='file'><source file='/a'/><target dev='sdh' bus='scsi'/></disk>",
+        ));
+        assert_eq!(layout.implicit, vec![1]);
+        assert_eq!(layout.model_of(1), Some(ControllerModel::Lsilogic));
+    }
+
+    #[test]
+    fn device_paths_in_one_pass_match_path_of() {
+        let d = domain_of("<emulator>/q</emulator><disk type='file'/><controller type='usb'/><disk type='file'/><!-- c -->");
+        let all = d.devices.paths();
+        for (i, p) in all.iter().enumerate() {
+            assert_eq!(*p, d.devices.path_of(i));
+        }
+        assert_eq!(all[1], "/domain/devices/disk[1]");
+        assert_eq!(all[2], "/domain/devices/controller");
     }
 }

@@ -91,7 +91,7 @@ pub fn github_line(file: &str, d: &Diagnostic) -> String {
 
 struct Rendered<'a> {
     d: &'a Diagnostic,
-    src: NamedSource<String>,
+    src: NamedSource<std::sync::Arc<String>>,
     span: Option<SourceSpan>,
 }
 
@@ -173,6 +173,9 @@ pub fn human(file: &str, src: &str, diags: &[Diagnostic], color: bool) -> String
         .with_context_lines(1)
         .with_width(100);
     let mut out = String::new();
+    // One shared copy of the source for every diagnostic: a file with many findings must not
+    // cost a copy of itself per finding.
+    let shared = std::sync::Arc::new(src.to_string());
     for d in diags {
         let span = d
             .pos
@@ -180,7 +183,7 @@ pub fn human(file: &str, src: &str, diags: &[Diagnostic], color: bool) -> String
             .map(|p| SourceSpan::from((p.offset, token_len(src, p.offset))));
         let r = Rendered {
             d,
-            src: NamedSource::new(file, src.to_string()),
+            src: NamedSource::new(file, shared.clone()),
             span,
         };
         if let (Some(p), None) = (d.pos, span) {

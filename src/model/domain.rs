@@ -164,8 +164,30 @@ impl Devices {
         })
     }
 
+    /// The element paths of every item, in one pass (see [`path_of`](Self::path_of)).
+    pub fn paths(&self) -> Vec<String> {
+        let mut totals: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for d in &self.items {
+            *totals.entry(d.element_name()).or_default() += 1;
+        }
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        self.items
+            .iter()
+            .map(|d| {
+                let name = d.element_name();
+                let nth = seen.entry(name).or_default();
+                *nth += 1;
+                if totals[name] > 1 {
+                    format!("/domain/devices/{name}[{nth}]")
+                } else {
+                    format!("/domain/devices/{name}")
+                }
+            })
+            .collect()
+    }
+
     /// The element path of `items[i]` (`/domain/devices/hostdev[2]`), following the same
-    /// sibling-numbering rule as the source map.
+    /// sibling-numbering rule as the source map. O(n): use [`paths`](Self::paths) for many.
     pub fn path_of(&self, i: usize) -> String {
         let name = self.items[i].element_name();
         let mut count = 0;

@@ -27,9 +27,11 @@ pub fn validate(def: &Definition) -> Vec<Diagnostic> {
 pub fn validate_domain(d: &Domain) -> Vec<Diagnostic> {
     let layout = ScsiLayout::of(d);
     let mut out = Vec::new();
+    let paths = d.devices.paths();
     let cx = Cx {
         domain: d,
         layout: &layout,
+        paths: &paths,
     };
     controller::check(&cx, &mut out);
     disk::check(&cx, &mut out);
@@ -43,11 +45,12 @@ pub fn validate_domain(d: &Domain) -> Vec<Diagnostic> {
 pub(crate) struct Cx<'a> {
     pub domain: &'a Domain,
     pub layout: &'a ScsiLayout,
+    pub paths: &'a [String],
 }
 
 impl Cx<'_> {
     pub fn path(&self, item: usize) -> String {
-        self.domain.devices.path_of(item)
+        self.paths[item].clone()
     }
 }
 
