@@ -474,6 +474,13 @@ pub(crate) fn check_scsi_drive(
             .hint("on lsilogic the unit is the SCSI id: use target='0' unit='N'"),
         );
     }
+    if model == Some(ControllerModel::Vmpvscsi) && u > 0 {
+        // libvirt passes the unit as the LUN, and QEMU's pvscsi has LUN 0 only.
+        out.push(
+            Diagnostic::new(codes::E013, format!("{ap}/@unit"), format!("unit {u} is beyond what a vmpvscsi controller has: QEMU's pvscsi has LUN 0 only"))
+                .hint("on vmpvscsi use target='N' unit='0' (targets 0..63)"),
+        );
+    }
     if let Some(m) = model {
         if let Some(max) = m.max_unit() {
             if u > max {
