@@ -5,7 +5,7 @@ use domxml::diag::Severity;
 use domxml::report::{self, Format};
 use domxml::xml::Limits;
 use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Read libvirt-style domain and storage-pool XML: validate it with libvirt's SCSI rules and
@@ -58,7 +58,7 @@ enum Command {
     },
 }
 
-fn read_input(path: &PathBuf) -> Result<Vec<u8>, String> {
+fn read_input(path: &Path) -> Result<Vec<u8>, String> {
     if path.as_os_str() == "-" {
         let mut buf = Vec::new();
         std::io::stdin()
@@ -70,7 +70,7 @@ fn read_input(path: &PathBuf) -> Result<Vec<u8>, String> {
     }
 }
 
-fn display_name(path: &PathBuf) -> String {
+fn display_name(path: &Path) -> String {
     path.display().to_string()
 }
 
@@ -173,7 +173,7 @@ fn validate(files: &[PathBuf], strict: bool, format: Format, limits: Limits) -> 
     }
 }
 
-fn fmt(path: &PathBuf, check: bool, in_place: bool, limits: Limits) -> ExitCode {
+fn fmt(path: &Path, check: bool, in_place: bool, limits: Limits) -> ExitCode {
     if in_place && path.as_os_str() == "-" {
         eprintln!("domxml: --in-place needs a file, not standard input");
         return ExitCode::from(2);
