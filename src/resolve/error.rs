@@ -189,3 +189,16 @@ impl ResolveError {
         }
     }
 }
+
+/// An error with its causes, `: `-joined: messages never interpolate their `#[source]`, so
+/// whoever prints one for a person prints the chain.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}

@@ -137,10 +137,31 @@ fn fill(mut r: Row, lu: &Lu) -> Row {
     r
 }
 
-fn failed(mut r: Row, msg: impl ToString) -> Row {
+fn failed(mut r: Row, msg: impl Into<Failure>) -> Row {
     r.status = Status::Error;
-    r.message = Some(msg.to_string());
+    r.message = Some(msg.into().0);
     r
+}
+
+/// A failure message: a plain text, or an error printed with its causes.
+struct Failure(String);
+
+impl From<&str> for Failure {
+    fn from(s: &str) -> Self {
+        Failure(s.to_string())
+    }
+}
+
+impl From<String> for Failure {
+    fn from(s: String) -> Self {
+        Failure(s)
+    }
+}
+
+impl From<super::error::ResolveError> for Failure {
+    fn from(e: super::error::ResolveError) -> Self {
+        Failure(super::error::chain(&e))
+    }
 }
 
 fn skipped(mut r: Row, msg: impl ToString) -> Row {
