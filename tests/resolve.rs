@@ -284,7 +284,10 @@ fn wrong_unique_id_lists_the_hosts_under_the_device() {
     let e = resolve_adapter(&idx, &flat("0000:00:05.0", Some(0))).unwrap_err();
     assert!(matches!(
         e,
-        ResolveError::UniqueIdNotFound { unique_id: 0, .. }
+        ResolveError::UniqueIdNotFound {
+            unique_id: Some(0),
+            ..
+        }
     ));
     assert!(e.to_string().contains("host7 (unique_id 49152)"), "{e}");
 }

@@ -160,7 +160,7 @@ fn by_parent<'i>(
                 return Err(ResolveError::UniqueIdNotFound {
                     adapter: adapter.to_string(),
                     pci: bdf.to_string(),
-                    unique_id: 0,
+                    unique_id: None,
                     candidates,
                 })
             }
@@ -176,7 +176,7 @@ fn by_parent<'i>(
         [] => Err(ResolveError::UniqueIdNotFound {
             adapter: adapter.to_string(),
             pci: bdf.to_string(),
-            unique_id: wanted,
+            unique_id: Some(wanted),
             candidates,
         }),
         many => Err(ResolveError::Ambiguous {

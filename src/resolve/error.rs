@@ -164,15 +164,17 @@ pub enum ResolveError {
         /// The path being resolved.
         path: String,
     },
-    /// Hosts are under the PCI device, but none has the unique_id.
-    #[error("adapter {adapter}: no SCSI host under PCI device {pci} has unique_id {unique_id}; hosts under it: {candidates}")]
+    /// Hosts are under the PCI device, but none has the unique_id (or, when none was asked
+    /// for, none has a usable one).
+    #[error("adapter {adapter}: no SCSI host under PCI device {pci} has {wanted}; hosts under it: {candidates}",
+        wanted = unique_id.map(|u| format!("unique_id {u}")).unwrap_or_else(|| "a readable unique_id".into()))]
     UniqueIdNotFound {
         /// The adapter as written.
         adapter: String,
         /// The PCI device.
         pci: String,
         /// The unique_id asked for.
-        unique_id: u32,
+        unique_id: Option<u32>,
         /// The hosts under it with their unique_ids.
         candidates: String,
     },

@@ -216,6 +216,9 @@ impl Index {
         };
         let class_host = SysPath::parse("sys/class/scsi_host")?;
         let fc = Self::scan_fc(&mut s)?;
+        // Class and bus directories are resolved like everything else: in a snapshot or a
+        // hand-made tree they could be links too.
+        let class_host = root.resolve(&class_host)?.unwrap_or(class_host);
         if let Some(listing) = root.list(&class_host)? {
             for bad in &listing.refused {
                 s.warnings.push(format!(
@@ -242,6 +245,7 @@ impl Index {
             }
         }
         let bus = SysPath::parse("sys/bus/scsi/devices")?;
+        let bus = root.resolve(&bus)?.unwrap_or(bus);
         let mut generic_dirs = false;
         if let Some(listing) = root.list(&bus)? {
             for name in &listing.names {
@@ -272,6 +276,7 @@ impl Index {
     fn scan_fc(s: &mut Scan<'_>) -> Result<HashMap<u32, (FcInfo, bool)>, ResolveError> {
         let mut out = HashMap::new();
         let class_fc = SysPath::parse("sys/class/fc_host")?;
+        let class_fc = s.root.resolve(&class_fc)?.unwrap_or(class_fc);
         let Some(listing) = s.root.list(&class_fc)? else {
             return Ok(out);
         };
@@ -326,9 +331,13 @@ impl Index {
         let pci_parent = above.iter().rev().find(|c| is_pci_bdf(c)).cloned();
         let parent_host = above.iter().rev().find_map(|c| host_number(c));
         let (unique_id, unique_id_problem) = match s.root.read_text(&dir, "unique_id") {
-            Ok(Some(v)) => match v.parse::<u32>() {
-                Ok(u) => (Some(u), None),
-                Err(_) => {
+            Ok(Some(v)) => match v
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| v.parse::<u32>())
+            {
+                Some(Ok(u)) => (Some(u), None),
+                _ => {
                     let m = format!("{v:?} is not a number");
                     s.warnings.push(format!(
                         "{}/unique_id: {m}; host{n} skipped in unique_id searches",
