@@ -6,7 +6,7 @@ use domxml::resolve::{
     lookup_lu, resolve_adapter, whole_host, Hctl, Index, ResolveError, SysPath, SysfsRoot,
 };
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -24,6 +24,8 @@ fn index(name: &str) -> Index {
 struct TruthHost {
     unique_id: u32,
     pci: Option<String>,
+    /// Every PCI function on the host's path, outermost first.
+    pci_path: Vec<String>,
 }
 
 /// One LU line of `truth.txt`.
@@ -47,8 +49,8 @@ fn field<'a>(line: &'a str, key: &str) -> &'a str {
     }
 }
 
-fn truth(name: &str) -> (BTreeMap<u32, TruthHost>, BTreeMap<Hctl, TruthLu>) {
-    let text = std::fs::read_to_string(fixture(name).join("truth.txt")).expect("truth.txt");
+fn truth(dir: &Path) -> (BTreeMap<u32, TruthHost>, BTreeMap<Hctl, TruthLu>) {
+    let text = std::fs::read_to_string(dir.join("truth.txt")).expect("truth.txt");
     let mut hosts = BTreeMap::new();
     let mut lus = BTreeMap::new();
     for line in text.lines() {
@@ -57,16 +59,17 @@ fn truth(name: &str) -> (BTreeMap<u32, TruthHost>, BTreeMap<Hctl, TruthLu>) {
             let realpath = field(line, "realpath");
             let comps: Vec<&str> = realpath.split('/').collect();
             let host_pos = comps.iter().position(|c| *c == format!("host{n}")).unwrap();
-            let pci = comps[..host_pos]
+            let pci_path: Vec<String> = comps[..host_pos]
                 .iter()
-                .rev()
-                .find(|c| domxml::resolve::index::is_pci_bdf(c))
-                .map(|s| s.to_string());
+                .filter(|c| domxml::resolve::index::is_pci_bdf(c))
+                .map(|s| s.to_string())
+                .collect();
             hosts.insert(
                 n,
                 TruthHost {
                     unique_id: field(line, "unique_id").parse().unwrap(),
-                    pci,
+                    pci: pci_path.last().cloned(),
+                    pci_path,
                 },
             );
         } else if let Some(rest) = line.strip_prefix("--- /sys/bus/scsi/devices/") {
@@ -162,11 +165,14 @@ fn forms_naming(host: u32, hosts: &BTreeMap<u32, TruthHost>) -> Vec<Adapter> {
     v
 }
 
-/// `expected_resolutions` counts LU × adapter form: hosts without a PCI parent (scsi_debug)
-/// have two forms, hosts with one four or five.
-fn check_capture_against_truth(name: &str, expected_lus: usize, expected_resolutions: usize) {
-    let idx = index(name);
-    let (hosts, lus) = truth(name);
+/// Check a tree against its guest's `truth.txt`: every host (number, unique_id, nearest PCI
+/// parent), every LU through every adapter form that can name it (sg, block, type, vendor,
+/// model, rev), every LU by its sg and block names, and every PCI function above a host's
+/// own (a bridge or root port) resolving to no host. Returns LU × form resolutions done.
+fn check_tree_against_truth(dir: &Path, expected_lus: usize) -> usize {
+    let name = dir.display().to_string();
+    let idx = Index::scan(&SysfsRoot::at(dir).expect("root")).expect("scan");
+    let (hosts, lus) = truth(dir);
     assert_eq!(lus.len(), expected_lus, "{name}: truth.txt parsed");
     assert_eq!(
         idx.hosts().map(|h| h.number).collect::<Vec<_>>(),
@@ -176,6 +182,21 @@ fn check_capture_against_truth(name: &str, expected_lus: usize, expected_resolut
         let h = idx.host(*n).unwrap();
         assert_eq!(h.unique_id, Some(t.unique_id), "{name} host{n} unique_id");
         assert_eq!(h.pci_parent, t.pci, "{name} host{n} PCI parent");
+        for outer in &t.pci_path[..t.pci_path.len().saturating_sub(1)] {
+            if hosts.values().any(|o| o.pci.as_ref() == Some(outer)) {
+                continue;
+            }
+            let e = resolve_adapter(&idx, &flat(outer, Some(t.unique_id))).unwrap_err();
+            assert!(
+                matches!(e, ResolveError::NoHostUnderPci { .. }),
+                "{name} {outer}: {e}"
+            );
+            let e = resolve_adapter(&idx, &parentaddr(outer, t.unique_id)).unwrap_err();
+            assert!(
+                matches!(e, ResolveError::NoHostUnderPci { .. }),
+                "{name} {outer}: {e}"
+            );
+        }
     }
     let mut checked = 0;
     for (hctl, t) in &lus {
@@ -207,6 +228,13 @@ fn check_capture_against_truth(name: &str, expected_lus: usize, expected_resolut
         assert_eq!(idx.lu_by_sg(&t.sg).map(|l| l.hctl), Some(*hctl));
     }
     assert_eq!(idx.lus().count(), lus.len());
+    checked
+}
+
+/// LU × form counts: hosts without a PCI parent (scsi_debug) have two forms, hosts with one
+/// four, or five when theirs is the smallest unique_id under the device.
+fn check_capture_against_truth(name: &str, expected_lus: usize, expected_resolutions: usize) {
+    let checked = check_tree_against_truth(&fixture(name), expected_lus);
     assert_eq!(checked, expected_resolutions, "{name}: resolutions");
 }
 
@@ -718,4 +746,82 @@ fn snapshot_of_a_capture_resolves_like_the_capture() {
     );
     let e = domxml::resolve::snapshot::snapshot(&root, &out).unwrap_err();
     assert!(e.to_string().contains("not empty"), "{e}");
+}
+
+/// The real-kernel test: `scripts/kernel-boot-test.sh` downloads Debian's cloud kernel and
+/// busybox, boots them under QEMU TCG with a topology of its own (three virtio-scsi
+/// controllers, one behind a PCI bridge, LUs at 0:3:5, 0:2:7 and 0:9:300, a CD-ROM, libata,
+/// scsi_debug) and turns the guest's sysfs dump and its own report into a tree. Resolution
+/// over that tree must agree with the guest for every LU and adapter form, the bridge must
+/// resolve to no host, and `domxml resolve` must print the guest's sg and block names.
+#[test]
+#[ignore = "boots a real kernel under QEMU TCG (about a minute); run with --ignored"]
+fn real_kernel_boot_agrees_with_the_guest_for_every_lu_and_form() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/kernel-boot-test.sh");
+    let status = std::process::Command::new("sh")
+        .arg(&script)
+        .arg(tmp.path())
+        .status()
+        .expect("run sh");
+    if status.code() == Some(77) {
+        eprintln!("real_kernel_boot: skipped, packages or QEMU unavailable (see stderr above)");
+        return;
+    }
+    assert!(status.success(), "kernel-boot-test.sh failed: {status}");
+    let tree = tmp.path().join("sysfs");
+    let (hosts, lus) = truth(&tree);
+    let checked = check_tree_against_truth(&tree, 10);
+    assert!(checked >= 2 * lus.len());
+    // The host behind the bridge: its own function resolves, the bridge does not (above).
+    let behind: Vec<_> = hosts.iter().filter(|(_, t)| t.pci_path.len() > 1).collect();
+    assert_eq!(behind.len(), 1, "one host sits behind the bridge");
+    // LUN 300 shows in Linux as 16684 (flat-space addressing); the guest device gets 300.
+    let idx = Index::scan(&SysfsRoot::at(&tree).unwrap()).unwrap();
+    let whole = whole_host(&idx, *behind[0].0, None, None).unwrap();
+    assert_eq!(whole.len(), 1);
+    assert_eq!(
+        (whole[0].lu.hctl.lun, whole[0].target, whole[0].lun),
+        (16684, 9, 300)
+    );
+    // And the CLI, on a domain naming every LU by its most stable form.
+    let mut xml = String::from("<domain type='qemu'><name>boot</name><memory>65536</memory><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><controller type='scsi' index='0' model='virtio-scsi'/>");
+    for (i, hctl) in lus.keys().enumerate() {
+        let t = &hosts[&hctl.host];
+        let adapter = match &t.pci {
+            Some(p) => format!(
+                "<adapter parent='pci_{}' unique_id='{}'/>",
+                p.replace([':', '.'], "_"),
+                t.unique_id
+            ),
+            None => format!("<adapter name='scsi_host{}'/>", hctl.host),
+        };
+        xml.push_str(&format!(
+            "<hostdev mode='subsystem' type='scsi'><source>{adapter}<address bus='{}' target='{}' unit='{}'/></source><address type='drive' controller='0' bus='0' target='0' unit='{i}'/></hostdev>",
+            hctl.bus, hctl.target, hctl.lun
+        ));
+    }
+    xml.push_str("</devices></domain>");
+    let file = tmp.path().join("boot.xml");
+    std::fs::write(&file, xml).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_domxml"))
+        .args(["resolve", "--format", "json", "--sysfs-root"])
+        .arg(&tree)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), lus.len());
+    for (row, (hctl, t)) in rows.iter().zip(&lus) {
+        assert_eq!(row["hctl"], hctl.to_string());
+        assert_eq!(row["sg"], format!("/dev/{}", t.sg));
+        assert_eq!(row["block"], format!("/dev/{}", t.block));
+    }
 }

@@ -73,8 +73,22 @@ pub struct PassthroughLu<'i> {
     pub driver: &'static str,
     /// Guest target (`scsi-id`) = host target.
     pub target: u32,
-    /// Guest lun = host lun.
+    /// Guest lun = host lun, as QEMU numbers it ([`qemu_lun`]).
     pub lun: u64,
+}
+
+/// The LUN a guest device must be given so that the guest sees the same LUN the host does.
+///
+/// Linux names a LUN by its 64-bit `scsilun_to_int` value, which for LUNs 256..16383 (SAM
+/// flat-space addressing) carries the addressing method: QEMU's `lun=300` appears in the
+/// guest's sysfs as `H:B:T:16684` (0x4000 | 300), as the kernel boot test shows. QEMU's
+/// `lun` property takes the plain number, so the flat-space bit is taken off here.
+pub fn qemu_lun(linux_lun: u64) -> u64 {
+    if (0x4000..0x8000).contains(&linux_lun) {
+        linux_lun & 0x3fff
+    } else {
+        linux_lun
+    }
 }
 
 /// Every LU of host `n` (optionally on one bus/target), as a whole-host passthrough gives
@@ -95,8 +109,22 @@ pub fn whole_host(
             lu,
             driver: lu.passthrough(),
             target: lu.hctl.target,
-            lun: lu.hctl.lun,
+            lun: qemu_lun(lu.hctl.lun),
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::qemu_lun;
+
+    #[test]
+    fn flat_space_luns_lose_their_addressing_bit_for_qemu() {
+        assert_eq!(qemu_lun(16684), 300);
+        assert_eq!(qemu_lun(5), 5);
+        assert_eq!(qemu_lun(255), 255);
+        assert_eq!(qemu_lun(0x4000), 0);
+        assert_eq!(qemu_lun(0x8000), 0x8000);
+    }
 }

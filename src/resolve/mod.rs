@@ -21,5 +21,5 @@ pub mod sysfs;
 pub use adapter::resolve_adapter;
 pub use error::ResolveError;
 pub use index::{Identity, Index, Lu, ScsiHost};
-pub use lu::{lookup_lu, whole_host};
+pub use lu::{lookup_lu, qemu_lun, whole_host};
 pub use sysfs::{Hctl, SysPath, SysfsRoot};
