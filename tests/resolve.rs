@@ -825,3 +825,44 @@ fn real_kernel_boot_agrees_with_the_guest_for_every_lu_and_form() {
         assert_eq!(row["block"], format!("/dev/{}", t.block));
     }
 }
+
+#[test]
+fn every_lu_of_the_bridge_capture_resolves_to_the_guests_answer_through_every_form() {
+    // host1: 4 forms; host2 and host3 under their own functions: 5 each; host4 behind the
+    // bridge: 5; scsi_debug: 2 each.
+    check_capture_against_truth("pc-bridge", 10, 4 + 3 * 5 + 5 + 5 + 4 * 2);
+}
+
+#[test]
+fn pci_bridge_address_resolves_to_no_host_and_the_function_behind_it_does() {
+    let idx = index("pc-bridge");
+    assert_eq!(
+        resolve_adapter(&idx, &flat("0000:01:03.0", Some(0)))
+            .unwrap()
+            .number,
+        4
+    );
+    let e = resolve_adapter(&idx, &flat("0000:00:07.0", Some(0))).unwrap_err();
+    assert!(
+        e.to_string().contains("host4 sits under 0000:01:03.0"),
+        "{e}"
+    );
+}
+
+#[test]
+fn flat_space_lun_keeps_the_linux_number_on_the_host_and_the_qemu_number_in_the_guest() {
+    let idx = index("pc-bridge");
+    let lu = lookup_lu(
+        &idx,
+        Hctl {
+            host: 4,
+            bus: 0,
+            target: 9,
+            lun: 16684,
+        },
+    )
+    .unwrap();
+    assert_eq!(lu.sg.as_deref(), Some("sg5"));
+    let whole = whole_host(&idx, 4, None, None).unwrap();
+    assert_eq!((whole[0].target, whole[0].lun), (9, 300));
+}

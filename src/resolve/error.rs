@@ -204,3 +204,32 @@ pub fn chain(e: &dyn std::error::Error) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_denied_reads_say_how_to_get_access() {
+        let e = ResolveError::io(
+            Path::new("/sys/class/scsi_host/host0/unique_id"),
+            std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        );
+        assert!(matches!(e, ResolveError::Permission { .. }));
+        let m = e.to_string();
+        assert!(
+            m.contains("permission denied reading /sys/class/scsi_host/host0/unique_id"),
+            "{m}"
+        );
+        assert!(m.contains("domxml sysfs-snapshot"), "{m}");
+    }
+
+    #[test]
+    fn other_read_errors_keep_their_cause_in_the_chain() {
+        let e = ResolveError::io(
+            Path::new("/sys/x"),
+            std::io::Error::other("Input/output error"),
+        );
+        assert_eq!(chain(&e), "cannot read /sys/x: Input/output error");
+    }
+}
