@@ -648,6 +648,10 @@ fn loops_escapes_and_hostile_entries_are_skipped_with_warnings() {
     assert!(w.contains("\"host1;reboot\""), "{w}");
     assert!(w.contains("\"host 2\""), "{w}");
     assert!(w.contains("hostX: skipped: not a hostN name"), "{w}");
+    assert!(
+        w.contains("\"0:0:0:0;x\": not a name sysfs gives a SCSI device"),
+        "{w}"
+    );
     assert_eq!(
         resolve_adapter(&idx, &flat("0000:00:05.0", None))
             .unwrap()
@@ -865,4 +869,25 @@ fn flat_space_lun_keeps_the_linux_number_on_the_host_and_the_qemu_number_in_the_
     assert_eq!(lu.sg.as_deref(), Some("sg5"));
     let whole = whole_host(&idx, 4, None, None).unwrap();
     assert_eq!((whole[0].target, whole[0].lun), (9, 300));
+}
+
+proptest::proptest! {
+    /// Whatever name is asked for inside a directory of a real tree, the answer is a refusal,
+    /// an absence, or a canonical path under that directory: never a panic, never a path
+    /// outside the root.
+    #[test]
+    fn arbitrary_names_are_refused_or_stay_under_the_root(name in "\\PC{0,12}|[./a-z0-9:]{0,12}") {
+        let root = SysfsRoot::at(fixture("hostile")).unwrap();
+        let dir = SysPath::parse("sys/devices/pci0000:00/0000:00:05.0/virtio0/host0").unwrap();
+        match root.resolve_in(&dir, &name) {
+            Ok(Some(p)) => proptest::prop_assert!(p.components().starts_with(&dir.components()[..1]), "{p}"),
+            Ok(None) => {}
+            Err(e) => proptest::prop_assert!(
+                matches!(e, ResolveError::HostileName { .. } | ResolveError::Escape { .. } | ResolveError::SymlinkLoop { .. }),
+                "{e}"
+            ),
+        }
+        let _ = Hctl::parse(&name);
+        let _ = SysPath::parse(&name);
+    }
 }

@@ -106,17 +106,13 @@ pub enum ResolveError {
         /// Hosts further below that device (it is a bridge or root port), or all PCI parents seen.
         nearby: String,
     },
-    /// The LU does not exist.
-    #[error("no SCSI device {hctl}: {path} does not exist; devices on host{host}: {present}")]
-    NoSuchLu {
+    /// The LU exists but has no sg node, though the sg driver is loaded.
+    #[error("SCSI device {hctl} has no scsi_generic node ({path} is missing or empty), although the sg driver is loaded")]
+    NoSgNode {
         /// `H:B:T:L`.
         hctl: String,
-        /// The host number.
-        host: u32,
         /// The sysfs path tried.
         path: String,
-        /// The LUs the host has.
-        present: String,
     },
     /// The host does not exist.
     #[error("no SCSI host {host}: {path} does not exist; hosts present: {present}")]
@@ -128,13 +124,17 @@ pub enum ResolveError {
         /// The hosts present.
         present: String,
     },
-    /// The LU exists but has no sg node, though the sg driver is loaded.
-    #[error("SCSI device {hctl} has no scsi_generic node ({path} is missing or empty), although the sg driver is loaded")]
-    NoSgNode {
+    /// The LU does not exist.
+    #[error("no SCSI device {hctl}: {path} does not exist; devices on host{host}: {present}")]
+    NoSuchLu {
         /// `H:B:T:L`.
         hctl: String,
+        /// The host number.
+        host: u32,
         /// The sysfs path tried.
         path: String,
+        /// The LUs the host has.
+        present: String,
     },
     /// The sysfs root has no `sys/class` directory.
     #[error("{root} does not look like a sysfs root: {root}/sys/class is missing{hint}")]

@@ -248,6 +248,12 @@ impl Index {
         let bus = root.resolve(&bus)?.unwrap_or(bus);
         let mut generic_dirs = false;
         if let Some(listing) = root.list(&bus)? {
+            for bad in &listing.refused {
+                s.warnings.push(format!(
+                    "{}: skipped entry {bad:?}: not a name sysfs gives a SCSI device",
+                    root.show(&bus)
+                ));
+            }
             for name in &listing.names {
                 let Some(hctl) = Hctl::parse(name) else {
                     continue;
