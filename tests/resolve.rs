@@ -891,3 +891,29 @@ proptest::proptest! {
         let _ = SysPath::parse(&name);
     }
 }
+
+#[test]
+fn a_fifo_in_place_of_an_attribute_is_refused_instead_of_blocking() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sys/class/scsi_host/host0");
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("unique_id");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("mkfifo unavailable: test skipped");
+        return;
+    }
+    let root = SysfsRoot::at(tmp.path()).unwrap();
+    let host = SysPath::parse("sys/class/scsi_host/host0").unwrap();
+    let e = root.read_text(&host, "unique_id").unwrap_err();
+    assert!(
+        domxml::resolve::error::chain(&e).contains("not a regular file"),
+        "{e}"
+    );
+    let idx = Index::scan(&root).unwrap();
+    assert_eq!(idx.host(0).and_then(|h| h.unique_id), None);
+    assert!(idx
+        .warnings
+        .join("\n")
+        .contains("host0: unique_id unreadable"));
+}

@@ -363,6 +363,15 @@ impl SysfsRoot {
             return Ok(None);
         };
         let full = self.checked(&p)?;
+        // sysfs attributes are regular files; opening a FIFO or a device found in a foreign
+        // tree could block forever or read without end.
+        let md = std::fs::metadata(&full).map_err(|e| ResolveError::io(&full, e))?;
+        if !md.is_file() && !md.is_dir() {
+            return Err(ResolveError::io(
+                &full,
+                std::io::Error::other("not a regular file (a FIFO, socket or device node)"),
+            ));
+        }
         let file = std::fs::File::open(&full).map_err(|e| ResolveError::io(&full, e))?;
         let mut buf = Vec::new();
         file.take(MAX_ATTR)
