@@ -917,3 +917,56 @@ fn a_fifo_in_place_of_an_attribute_is_refused_instead_of_blocking() {
         .join("\n")
         .contains("host0: unique_id unreadable"));
 }
+
+fn domain_of(file: &str) -> domxml::model::Domain {
+    let bytes = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
+    match domxml::codec::parse_str(std::str::from_utf8(&bytes).unwrap())
+        .unwrap()
+        .definition
+    {
+        domxml::model::Definition::Domain(d) => *d,
+        other => panic!("not a domain: {other:?}"),
+    }
+}
+
+#[test]
+fn resolved_domain_gives_the_emitter_sg_paths_and_passthrough_devices() {
+    let idx = index("q35");
+    let d = domain_of("fixtures/resolve/q35-every-form.xml");
+    let r = domxml::resolve::resolve_domain(&d, &idx).unwrap();
+    let sgs: Vec<&str> = r.hostdevs.iter().map(|h| h.sg_path.as_str()).collect();
+    assert_eq!(sgs, ["/dev/sg1", "/dev/sg2", "/dev/sg0", "/dev/sg4"]);
+    assert_eq!(r.controllers.len(), 1);
+    let c = &r.controllers[0];
+    assert_eq!(c.host, 9);
+    let devs: Vec<(Option<String>, &str, u32, u64)> = c
+        .lus
+        .iter()
+        .map(|p| (p.dev_path(), p.driver, p.target, p.lun))
+        .collect();
+    assert_eq!(
+        devs,
+        vec![
+            (Some("/dev/sdh".into()), "scsi-block", 1, 0),
+            (Some("/dev/sdi".into()), "scsi-block", 1, 1)
+        ]
+    );
+}
+
+#[test]
+fn resolved_domain_fails_whole_with_every_unresolved_device_named() {
+    let idx = index("q35");
+    let d = domain_of("fixtures/resolve/q35-root-port.xml");
+    let errs = domxml::resolve::resolve_domain(&d, &idx).unwrap_err();
+    assert_eq!(errs.len(), 1);
+    assert_eq!(errs[0].0, "/domain/devices/hostdev");
+    assert!(matches!(errs[0].1, ResolveError::NoHostUnderPci { .. }));
+}
+
+#[test]
+fn whole_host_tape_without_block_device_passes_through_its_sg_node() {
+    let idx = index("virtio-multi");
+    let lus = whole_host(&idx, 4, Some(0), Some(2)).unwrap();
+    assert_eq!(lus[1].dev_path().as_deref(), Some("/dev/sg3"));
+    assert_eq!(lus[0].dev_path().as_deref(), Some("/dev/sdc"));
+}

@@ -11,6 +11,7 @@
 //! ```
 
 pub mod adapter;
+pub mod domain;
 pub mod error;
 pub mod index;
 pub mod lu;
@@ -19,6 +20,7 @@ pub mod snapshot;
 pub mod sysfs;
 
 pub use adapter::resolve_adapter;
+pub use domain::{resolve_domain, ResolvedController, ResolvedDomain, ResolvedHostdev};
 pub use error::ResolveError;
 pub use index::{Identity, Index, Lu, ScsiHost};
 pub use lu::{lookup_lu, qemu_lun, whole_host};
