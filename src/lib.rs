@@ -21,6 +21,7 @@ pub mod codec;
 pub mod diag;
 pub mod model;
 pub mod report;
+pub mod resolve;
 pub mod validate;
 pub mod xml;
 

@@ -5,7 +5,7 @@ use domxml::diag::Severity;
 use domxml::report::{self, Format};
 use domxml::xml::Limits;
 use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Read libvirt-style domain and storage-pool XML: validate it with libvirt's SCSI rules and
@@ -51,6 +51,32 @@ enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// Resolve every SCSI device of a domain or pool that names host hardware (SCSI hostdevs,
+    /// lun disks, whole-host controllers, a scsi pool's adapter) to today's host number,
+    /// H:B:T:L, /dev/sgN and /dev/sdX, read from sysfs. Exit 0 when everything resolves, 1
+    /// when something does not (or the file does not parse), 2 on usage or I/O errors.
+    Resolve {
+        /// The directory that contains the host's `sys/` (a `domxml sysfs-snapshot` works).
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        sysfs_root: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ResolveFormat::Human)]
+        format: ResolveFormat,
+        /// The domain or pool XML; `-` reads standard input.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Record the part of a host's sysfs that `resolve` reads (SCSI hosts, FC hosts, LUs and
+    /// the links to them) into a new directory that `--sysfs-root` accepts, to resolve
+    /// offline exactly as on this host.
+    SysfsSnapshot {
+        /// The directory that contains the sysfs to record.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: PathBuf,
+        /// A new (or empty) directory to write.
+        #[arg(value_name = "OUT")]
+        out: PathBuf,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -58,7 +84,7 @@ enum Command {
     },
 }
 
-fn read_input(path: &std::path::Path) -> Result<Vec<u8>, String> {
+fn read_input(path: &Path) -> Result<Vec<u8>, String> {
     if path.as_os_str() == "-" {
         let mut buf = Vec::new();
         std::io::stdin()
@@ -70,7 +96,7 @@ fn read_input(path: &std::path::Path) -> Result<Vec<u8>, String> {
     }
 }
 
-fn display_name(path: &std::path::Path) -> String {
+fn display_name(path: &Path) -> String {
     path.display().to_string()
 }
 
@@ -173,7 +199,7 @@ fn validate(files: &[PathBuf], strict: bool, format: Format, limits: Limits) -> 
     }
 }
 
-fn fmt(path: &std::path::Path, check: bool, in_place: bool, limits: Limits) -> ExitCode {
+fn fmt(path: &Path, check: bool, in_place: bool, limits: Limits) -> ExitCode {
     if in_place && path.as_os_str() == "-" {
         eprintln!("domxml: --in-place needs a file, not standard input");
         return ExitCode::from(2);
@@ -228,6 +254,107 @@ fn fmt(path: &std::path::Path, check: bool, in_place: bool, limits: Limits) -> E
     ExitCode::SUCCESS
 }
 
+/// Output formats of `domxml resolve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ResolveFormat {
+    /// A table, one row per device or LU, messages under failed rows.
+    Human,
+    /// One JSON object, see `schemas/resolve-report.schema.json`.
+    Json,
+}
+
+fn resolve(sysfs_root: &Path, format: ResolveFormat, path: &Path, limits: Limits) -> ExitCode {
+    use domxml::resolve::{report, Index, SysfsRoot};
+    let bytes = match read_input(path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("domxml: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let name = display_name(path);
+    let parsed = match domxml::codec::parse_bytes(&bytes, limits) {
+        Ok(p) => p,
+        Err(diags) => {
+            let src = String::from_utf8_lossy(&bytes);
+            let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
+            eprint!(
+                "{}",
+                domxml::report::human(&name, &src, &errors, std::io::stderr().is_terminal())
+            );
+            eprintln!("domxml: {name} does not parse; nothing was resolved");
+            return ExitCode::from(1);
+        }
+    };
+    let root = match SysfsRoot::at(sysfs_root) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("domxml: {}", domxml::resolve::error::chain(&e));
+            return ExitCode::from(2);
+        }
+    };
+    let idx = match Index::scan(&root) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("domxml: {}", domxml::resolve::error::chain(&e));
+            return ExitCode::from(2);
+        }
+    };
+    let rep = report::resolve_definition(&parsed.definition, &idx);
+    let root_shown = sysfs_root.display().to_string();
+    let mut out = std::io::stdout().lock();
+    let text = match format {
+        ResolveFormat::Human => report::human(&name, &root_shown, &rep),
+        ResolveFormat::Json => {
+            let v = serde_json::json!({
+                "file": name,
+                "sysfs_root": root_shown,
+                "rows": rep.rows,
+                "warnings": rep.warnings,
+                "unresolved": rep.rows.iter().filter(|r| r.status == report::Status::Error).count(),
+            });
+            serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+        }
+    };
+    if out.write_all(text.as_bytes()).is_err() {
+        return ExitCode::from(2);
+    }
+    if rep.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn sysfs_snapshot(root: &Path, out: &Path) -> ExitCode {
+    let src = match domxml::resolve::SysfsRoot::at(root) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("domxml: {}", domxml::resolve::error::chain(&e));
+            return ExitCode::from(2);
+        }
+    };
+    match domxml::resolve::snapshot::snapshot(&src, out) {
+        Ok(st) => {
+            println!(
+                "recorded {} SCSI hosts and {} LUs from {} into {} ({} directories, {} files, {} links)",
+                st.hosts,
+                st.lus,
+                root.display(),
+                out.display(),
+                st.dirs,
+                st.files,
+                st.links
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("domxml: {}", domxml::resolve::error::chain(&e));
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -252,6 +379,12 @@ fn main() -> ExitCode {
             in_place,
             file,
         } => fmt(&file, check, in_place, limits),
+        Command::Resolve {
+            sysfs_root,
+            format,
+            file,
+        } => resolve(&sysfs_root, format, &file, limits),
+        Command::SysfsSnapshot { root, out } => sysfs_snapshot(&root, &out),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "domxml", &mut std::io::stdout());
             ExitCode::SUCCESS
