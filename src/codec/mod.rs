@@ -50,7 +50,6 @@ pub fn parse_bytes(bytes: &[u8], limits: Limits) -> Result<Parsed, Vec<Diagnosti
         d.hint = e.hint;
         vec![d]
     })?;
-    let source_map = SourceMap::build(&doc.root);
     let cx = Ctx::default();
     let root_path = format!("/{}", doc.root.name);
     let r = R::new(&cx, &doc.root, root_path.clone());
@@ -76,6 +75,7 @@ pub fn parse_bytes(bytes: &[u8], limits: Limits) -> Result<Parsed, Vec<Diagnosti
         }
     };
     let diags = cx.diags.into_inner();
+    let source_map = SourceMap::build(doc.root);
     match definition {
         Some(definition) if !diags.iter().any(Diagnostic::is_error) => Ok(Parsed {
             definition,

@@ -3,7 +3,7 @@
 
 use crate::diag::{codes, Code, Diagnostic};
 use crate::model::{Extra, Hex, XmlEnum};
-use crate::xml::{child_segment, Attr, Element, Node};
+use crate::xml::{child_segments, Attr, Element, Node};
 use std::cell::{Cell, RefCell};
 
 /// Collects diagnostics while a document is read.
@@ -47,6 +47,7 @@ pub(crate) struct R<'a> {
     pass_attrs: RefCell<Vec<&'static str>>,
     pass_all: Cell<bool>,
     pass_elems: RefCell<Vec<&'static str>>,
+    segments: std::cell::OnceCell<Vec<String>>,
 }
 
 impl<'a> R<'a> {
@@ -63,7 +64,13 @@ impl<'a> R<'a> {
             pass_attrs: RefCell::new(Vec::new()),
             pass_all: Cell::new(false),
             pass_elems: RefCell::new(Vec::new()),
+            segments: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The path segment of the i-th child element, computed for all children once.
+    fn segment(&self, i: usize) -> &str {
+        &self.segments.get_or_init(|| child_segments(self.el))[i]
     }
 
     pub fn cx(&self) -> &'a Ctx {
@@ -210,7 +217,7 @@ impl<'a> R<'a> {
                 out.push(R::new(
                     self.cx,
                     c,
-                    format!("{}/{}", self.path, child_segment(self.el, i)),
+                    format!("{}/{}", self.path, self.segment(i)),
                 ));
             }
         }
@@ -371,7 +378,7 @@ impl<'a> R<'a> {
                     }
                     let mut d = Diagnostic::new(
                         codes::W001,
-                        format!("{}/{}", self.path, child_segment(self.el, i)),
+                        format!("{}/{}", self.path, self.segment(i)),
                         format!(
                             "unknown element <{}> in <{}> (kept as written)",
                             c.name, self.el.name

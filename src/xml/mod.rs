@@ -238,39 +238,66 @@ pub fn child_segment(parent: &Element, child_index_in_elements: usize) -> String
     }
 }
 
+/// [`child_segment`] for every child element at once, in one pass over the children (a
+/// `<devices>` with 100,000 children must not cost 100,000 scans of itself).
+pub fn child_segments(parent: &Element) -> Vec<String> {
+    let mut totals: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for e in parent.elements() {
+        *totals.entry(e.name.as_str()).or_default() += 1;
+    }
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    parent
+        .elements()
+        .map(|e| {
+            let name = e.name.as_str();
+            let nth = seen.entry(name).or_default();
+            *nth += 1;
+            if totals[name] > 1 {
+                format!("{name}[{nth}]")
+            } else {
+                name.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Positions of every element and attribute, keyed by element path
 /// (`/domain/devices/hostdev[2]/source/adapter/@unique_id`).
+///
+/// The path index is built on the first lookup, from the positioned tree kept here: a valid
+/// document never needs positions, and a domain with 100,000 devices has millions of paths.
 #[derive(Debug, Clone, Default)]
 pub struct SourceMap {
-    entries: std::collections::HashMap<String, Pos>,
+    root: std::sync::Arc<Element>,
+    entries: std::sync::Arc<std::sync::OnceLock<std::collections::HashMap<String, Pos>>>,
 }
 
 impl SourceMap {
-    /// Record every element and attribute of a tree.
-    pub fn build(root: &Element) -> Self {
-        let mut map = SourceMap::default();
-        let path = format!("/{}", root.name);
-        map.walk(root, &path);
-        map
+    /// Keep a tree for later lookups.
+    pub fn build(root: Element) -> Self {
+        SourceMap {
+            root: std::sync::Arc::new(root),
+            entries: Default::default(),
+        }
     }
 
-    fn walk(&mut self, el: &Element, path: &str) {
-        self.entries.insert(path.to_string(), el.pos);
-        for a in &el.attrs {
-            self.entries.insert(format!("{path}/@{}", a.name), a.pos);
-        }
-        for (i, child) in el.elements().enumerate() {
-            let p = format!("{path}/{}", child_segment(el, i));
-            self.walk(child, &p);
-        }
+    fn index(&self) -> &std::collections::HashMap<String, Pos> {
+        self.entries.get_or_init(|| {
+            let mut entries = std::collections::HashMap::new();
+            if !self.root.name.is_empty() {
+                walk(&mut entries, &self.root, &format!("/{}", self.root.name));
+            }
+            entries
+        })
     }
 
     /// The position of a path, or of its nearest recorded ancestor (a missing attribute is
     /// reported at its element).
     pub fn lookup(&self, path: &str) -> Option<Pos> {
+        let entries = self.index();
         let mut p = path;
         loop {
-            if let Some(pos) = self.entries.get(p) {
+            if let Some(pos) = entries.get(p) {
                 return Some(*pos);
             }
             match p.rfind('/') {
@@ -278,5 +305,16 @@ impl SourceMap {
                 Some(i) => p = &p[..i],
             }
         }
+    }
+}
+
+fn walk(entries: &mut std::collections::HashMap<String, Pos>, el: &Element, path: &str) {
+    entries.insert(path.to_string(), el.pos);
+    for a in &el.attrs {
+        entries.insert(format!("{path}/@{}", a.name), a.pos);
+    }
+    for (child, seg) in el.elements().zip(child_segments(el)) {
+        let p = format!("{path}/{seg}");
+        walk(entries, child, &p);
     }
 }

@@ -1,0 +1,104 @@
+//! Parse, validate and format domains with many SCSI devices, at growing sizes, to show that
+//! cost grows linearly with the number of devices.
+//!
+//! Run: `cargo bench --bench validate` (or `-- 100000` for one size). Prints one line per size
+//! with the median of several runs and the time per device.
+
+use domxml::xml::Limits;
+use std::time::{Duration, Instant};
+
+/// A domain with `n` SCSI disks spread over virtio-scsi controllers and `n / 4` SCSI hostdevs
+/// without addresses (the free-unit search is the part that could go quadratic).
+fn domain(n: usize) -> String {
+    let mut s = String::from(
+        "<domain type='qemu'><name>bench</name><memory unit='MiB'>512</memory><devices>\n",
+    );
+    let controllers = n / 1000 + 1;
+    for c in 0..controllers {
+        s.push_str(&format!(
+            "<controller type='scsi' index='{c}' model='virtio-scsi'/>\n"
+        ));
+    }
+    for i in 0..n {
+        let c = i % controllers;
+        let (t, u) = ((i / controllers) / 128, (i / controllers) % 128);
+        s.push_str(&format!(
+            "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/var/lib/images/d{i}.img'/>\
+             <target dev='sd{}' bus='scsi'/><address type='drive' controller='{c}' bus='0' target='{t}' unit='{u}'/></disk>\n",
+            disk_letters(i)
+        ));
+    }
+    for i in 0..n / 4 {
+        s.push_str(&format!(
+            "<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host{}'/><address bus='0' target='{}' unit='{}'/></source></hostdev>\n",
+            i / 65536,
+            (i / 256) % 256,
+            i % 256
+        ));
+    }
+    s.push_str("</devices></domain>\n");
+    s
+}
+
+/// The letters of the i-th disk name (`a`, …, `z`, `aa`, …), libvirt's bijective base 26.
+fn disk_letters(mut i: usize) -> String {
+    let mut out = Vec::new();
+    loop {
+        out.push(b'a' + (i % 26) as u8);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    out.reverse();
+    String::from_utf8(out).expect("ascii")
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let sizes: Vec<usize> = match std::env::args().nth(1).and_then(|a| a.parse().ok()) {
+        Some(n) => vec![n],
+        None => vec![1_000, 10_000, 100_000],
+    };
+    println!(
+        "{:>8} {:>8} {:>12} {:>12} {:>12} {:>10}",
+        "devices", "MiB", "parse", "validate", "fmt", "µs/device"
+    );
+    for n in sizes {
+        let xml = domain(n);
+        let runs = if n >= 100_000 { 3 } else { 5 };
+        let (mut p, mut v, mut f) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let t = Instant::now();
+            let parsed = domxml::codec::parse_bytes(xml.as_bytes(), Limits::default())
+                .expect("bench domain parses");
+            p.push(t.elapsed());
+            let t = Instant::now();
+            let diags = domxml::validate::validate(&parsed.definition);
+            v.push(t.elapsed());
+            assert!(
+                diags.is_empty(),
+                "bench domain is invalid: {:?}",
+                &diags[..diags.len().min(3)]
+            );
+            let t = Instant::now();
+            let out = domxml::codec::format(&parsed);
+            f.push(t.elapsed());
+            assert!(out.len() > xml.len() / 2);
+        }
+        let (p, v, f) = (median(p), median(v), median(f));
+        let devices = n + n / 4;
+        println!(
+            "{devices:>8} {:>8.1} {:>12?} {:>12?} {:>12?} {:>10.2}",
+            xml.len() as f64 / (1 << 20) as f64,
+            p,
+            v,
+            f,
+            (p + v + f).as_secs_f64() * 1e6 / devices as f64
+        );
+    }
+}
