@@ -148,7 +148,12 @@ impl ScsiLayout {
     /// Compute the layout. Disks whose names do not parse are left out (the validator reports
     /// them).
     pub fn of(domain: &Domain) -> ScsiLayout {
-        let default_model = default_scsi_model(domain);
+        ScsiLayout::with_default(domain, default_scsi_model(domain))
+    }
+
+    /// Compute the layout with a given model for controllers that have none. The emitter uses
+    /// this when the QEMU build lacks `lsi` and libvirt would fall back to virtio-scsi.
+    pub fn with_default(domain: &Domain, default_model: ControllerModel) -> ScsiLayout {
         let mut defined: BTreeMap<u32, Option<ControllerModel>> = BTreeMap::new();
         for (_, c) in domain.devices.controllers() {
             if c.kind == ControllerType::Scsi {

@@ -19,6 +19,7 @@
 pub mod assign;
 pub mod codec;
 pub mod diag;
+pub mod emit;
 pub mod model;
 pub mod report;
 pub mod validate;

@@ -183,8 +183,7 @@ pub fn human(file: &str, src: &str, diags: &[Diagnostic], color: bool) -> String
             src: NamedSource::new(file, src.to_string()),
             span,
         };
-        if d.pos.is_some() && span.is_none() {
-            let p = d.pos.expect("checked");
+        if let (Some(p), None) = (d.pos, span) {
             out.push_str(&format!("{file}:{}:{}\n", p.line, p.column));
         }
         let _ = handler.render_report(&mut out, &r);
