@@ -8,7 +8,8 @@
 //!   (`sdX` index i → controller i/7, unit i%7; QEMU's narrow bus has 7 usable units);
 //! - a SCSI hostdev without `<address>` takes the first unit 0..6 on controller 0, 1, … that no
 //!   SCSI disk or hostdev uses and that the controller's model allows;
-//! - a SCSI controller index used by a disk or hostdev but not defined is added implicitly;
+//! - SCSI controllers 0..=the highest index a hostdev (then a disk) uses are added
+//!   implicitly when not defined;
 //!   without a model it gets the machine default (lsilogic on x86 and aarch64, ibmvscsi on
 //!   pSeries); controllers added for hostdevs copy the model of the controller of the last
 //!   hostdev seen.
@@ -16,7 +17,7 @@
 use crate::model::{
     ControllerModel, ControllerType, DeviceAddress, DiskBus, Domain, DriveAddress, HostdevType,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// Units per controller that automatic assignment uses with QEMU (`scsiBusMaxUnit`).
 pub const SCSI_NARROW_UNITS: u32 = 7;
@@ -140,7 +141,8 @@ pub struct ScsiLayout {
     pub placed: Vec<Placed>,
     /// Controller index → effective model, for defined and implicit SCSI controllers.
     pub controllers: BTreeMap<u32, ControllerModel>,
-    /// Indices of controllers that are added implicitly.
+    /// Indices of controllers that are added implicitly, in the order libvirt appends them
+    /// (hostdev-driven ones first, then disk-driven ones).
     pub implicit: Vec<u32>,
 }
 
@@ -195,94 +197,89 @@ impl ScsiLayout {
             .hostdevs()
             .filter(|(_, h)| h.kind == HostdevType::Scsi)
             .collect();
-        for (i, h) in &scsi_hostdevs {
+        // Explicit hostdev addresses are known before any search runs.
+        let mut used: HashSet<(u32, u32, u32, u32)> =
+            layout.placed.iter().map(|p| p.addr).collect();
+        for (_, h) in &scsi_hostdevs {
             if let Some(DeviceAddress::Drive(a, _)) = &h.address {
-                layout.placed.push(Placed {
-                    item: *i,
-                    hostdev: true,
-                    addr: a.tuple(),
-                    origin: Origin::Explicit,
-                });
+                used.insert(a.tuple());
             }
         }
+        // Hostdevs in document order: a hostdev without an address takes the first free unit
+        // (0..6 on controller 0, 1, …); then, whenever a hostdev raises the highest controller
+        // index seen, the controllers up to it are added, with the model of the raising
+        // hostdev's controller when that controller exists and has one (else the model carried
+        // over from before). libvirt 9.0 behaves exactly so, one hostdev at a time.
+        let mut ctrl: BTreeMap<u32, Option<ControllerModel>> = defined.clone();
+        let mut models: BTreeMap<u32, ControllerModel> =
+            defined.iter().map(|(k, v)| (*k, resolve(*v))).collect();
+        let mut hostdev_model: Option<ControllerModel> = None;
+        let mut max_hostdev_ctrl: Option<u32> = None;
+        // The first free address never moves backwards (addresses only get used), so the
+        // search resumes where the previous one stopped: linear in the number of hostdevs.
+        let mut cursor = (0u32, 0u32);
         for (i, h) in &scsi_hostdevs {
-            if h.address.is_some() {
-                continue;
-            }
-            let addr = layout.find_free_unit(&defined, resolve);
+            let (addr, origin) = match &h.address {
+                Some(DeviceAddress::Drive(a, _)) => (a.tuple(), Origin::Explicit),
+                _ => {
+                    let a = loop {
+                        let (c, u) = cursor;
+                        let a = (c, 0, 0, u);
+                        let over_model = ctrl.get(&c).is_some_and(|m| {
+                            let model = resolve(*m);
+                            model.max_unit().is_some_and(|max| u > max)
+                                || model.reserved_unit() == Some(u)
+                        });
+                        if !over_model && !used.contains(&a) {
+                            break a;
+                        }
+                        cursor = if u + 1 < SCSI_NARROW_UNITS {
+                            (c, u + 1)
+                        } else {
+                            (c + 1, 0)
+                        };
+                    };
+                    used.insert(a);
+                    (a, Origin::Searched)
+                }
+            };
             layout.placed.push(Placed {
                 item: *i,
                 hostdev: true,
                 addr,
-                origin: Origin::Searched,
+                origin,
             });
-        }
-
-        // Implicit controllers for hostdevs: 0..=max hostdev controller, copying the model of
-        // the controller holding the last hostdev seen; for disks: each index used.
-        let mut hostdev_model: Option<Option<ControllerModel>> = None;
-        let mut max_hostdev_ctrl: Option<u32> = None;
-        let mut in_order: Vec<&Placed> = layout.placed.iter().filter(|p| p.hostdev).collect();
-        in_order.sort_by_key(|p| p.item);
-        for p in in_order {
-            max_hostdev_ctrl = Some(max_hostdev_ctrl.map_or(p.addr.0, |m| m.max(p.addr.0)));
-            if let Some(m) = defined.get(&p.addr.0) {
-                hostdev_model = Some(*m);
+            if max_hostdev_ctrl.is_none_or(|m| addr.0 > m) {
+                max_hostdev_ctrl = Some(addr.0);
+                if let Some(Some(m)) = ctrl.get(&addr.0) {
+                    hostdev_model = Some(*m);
+                }
+                for idx in 0..=addr.0 {
+                    if let std::collections::btree_map::Entry::Vacant(e) = ctrl.entry(idx) {
+                        e.insert(hostdev_model);
+                        models.insert(idx, resolve(hostdev_model));
+                        layout.implicit.push(idx);
+                    }
+                }
             }
         }
-        let mut models: BTreeMap<u32, ControllerModel> =
-            defined.iter().map(|(k, v)| (*k, resolve(*v))).collect();
-        if let Some(max) = max_hostdev_ctrl {
+        // Then, for disks, every index 0..=the highest a SCSI disk uses, with the default model.
+        let max_disk_ctrl = layout
+            .placed
+            .iter()
+            .filter(|p| !p.hostdev)
+            .map(|p| p.addr.0)
+            .max();
+        if let Some(max) = max_disk_ctrl {
             for idx in 0..=max {
                 if let std::collections::btree_map::Entry::Vacant(e) = models.entry(idx) {
-                    e.insert(resolve(hostdev_model.flatten()));
+                    e.insert(default_model);
                     layout.implicit.push(idx);
                 }
             }
         }
-        for p in layout.placed.iter().filter(|p| !p.hostdev) {
-            if let std::collections::btree_map::Entry::Vacant(e) = models.entry(p.addr.0) {
-                e.insert(default_model);
-                layout.implicit.push(p.addr.0);
-            }
-        }
-        layout.implicit.sort_unstable();
         layout.controllers = models;
         layout
-    }
-
-    fn is_used(
-        &self,
-        defined: &BTreeMap<u32, Option<ControllerModel>>,
-        resolve: impl Fn(Option<ControllerModel>) -> ControllerModel,
-        addr: (u32, u32, u32, u32),
-    ) -> bool {
-        if let Some(m) = defined.get(&addr.0) {
-            let model = resolve(*m);
-            if model.max_unit().is_some_and(|max| addr.3 > max)
-                || model.reserved_unit() == Some(addr.3)
-            {
-                return true;
-            }
-        }
-        self.placed.iter().any(|p| p.addr == addr)
-    }
-
-    fn find_free_unit(
-        &self,
-        defined: &BTreeMap<u32, Option<ControllerModel>>,
-        resolve: impl Fn(Option<ControllerModel>) -> ControllerModel + Copy,
-    ) -> (u32, u32, u32, u32) {
-        let mut controller = 0u32;
-        loop {
-            for unit in 0..SCSI_NARROW_UNITS {
-                let a = (controller, 0, 0, unit);
-                if !self.is_used(defined, resolve, a) {
-                    return a;
-                }
-            }
-            controller += 1;
-        }
     }
 
     /// The effective model of a SCSI controller index, if the domain has (or will add) it.
