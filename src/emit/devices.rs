@@ -65,8 +65,44 @@ fn insert_ctrl<'a>(list: &mut Vec<Ctrl<'a>>, c: Ctrl<'a>) {
     list.insert(pos, c);
 }
 
+/// The disks in libvirt's list order (`virDomainDiskInsertPreAlloced`): each disk goes before
+/// the first disk on the same bus with a higher target index, else after the last disk on its
+/// bus, else at the end. This order drives emission, node-name numbering and boot indexes.
+fn disk_order(d: &Domain) -> Vec<usize> {
+    // Inserting that way keeps each bus's disks together, buses in order of first appearance,
+    // and sorts each bus stably by index: computed here by grouping and a stable sort.
+    // (bus, [(target index, item)]) in order of first appearance.
+    type Group = (Option<DiskBus>, Vec<(i64, usize)>);
+    let mut groups: Vec<Group> = Vec::new();
+    for (i, disk) in d.devices.disks() {
+        let bus = disk.bus();
+        let idx = disk
+            .dev()
+            .and_then(|n| parse_disk_name(n).ok())
+            .map(|n| i64::from(n.index))
+            .unwrap_or(-1);
+        match groups.iter_mut().find(|(b, _)| *b == bus) {
+            Some((_, g)) => g.push((idx, i)),
+            None => groups.push((bus, vec![(idx, i)])),
+        }
+    }
+    groups
+        .into_iter()
+        .flat_map(|(_, mut g)| {
+            g.sort_by_key(|(idx, _)| *idx);
+            g.into_iter().map(|(_, i)| i)
+        })
+        .collect()
+}
+
 struct B<'a> {
     d: &'a Domain,
+    /// Element path of every device item, computed once.
+    paths: Vec<String>,
+    /// SCSI controller index → alias.
+    scsi_aliases: HashMap<u32, String>,
+    /// Disk item indices in libvirt's order.
+    disk_order: Vec<usize>,
     opts: &'a Options,
     lookup: &'a dyn LuLookup,
     layout: ScsiLayout,
@@ -144,33 +180,30 @@ pub(super) fn build(
             },
         );
     }
+    // Implicit controllers are appended (virDomainDefAddController), so they come after every
+    // defined one in PCI assignment: first the default USB controller (QEMU post-parse), then
+    // the SCSI controllers disks and hostdevs need (common post-parse).
+    let x86 = matches!(arch, "x86_64" | "i686");
+    if x86 && !ctrls.iter().any(|c| c.kind == ControllerType::Usb) {
+        ctrls.push(Ctrl {
+            key: Key::Usb,
+            kind: ControllerType::Usb,
+            idx: 0,
+            model: None,
+            def: None,
+        });
+    }
     for &idx in &layout.implicit {
         if default_model.is_none() {
             return Err(default_unavailable(idx));
         }
-        insert_ctrl(
-            &mut ctrls,
-            Ctrl {
-                key: Key::Scsi(idx),
-                kind: ControllerType::Scsi,
-                idx,
-                model: layout.model_of(idx),
-                def: None,
-            },
-        );
-    }
-    let x86 = matches!(arch, "x86_64" | "i686");
-    if x86 && !ctrls.iter().any(|c| c.kind == ControllerType::Usb) {
-        insert_ctrl(
-            &mut ctrls,
-            Ctrl {
-                key: Key::Usb,
-                kind: ControllerType::Usb,
-                idx: 0,
-                model: None,
-                def: None,
-            },
-        );
+        ctrls.push(Ctrl {
+            key: Key::Scsi(idx),
+            kind: ControllerType::Scsi,
+            idx,
+            model: layout.model_of(idx),
+            def: None,
+        });
     }
     for c in &ctrls {
         if let Some(m) = c.model {
@@ -189,6 +222,9 @@ pub(super) fn build(
         .unwrap_or_else(|| PathBuf::from("/run/domxml").join(&name));
     let mut b = B {
         d,
+        paths: item_paths(d),
+        scsi_aliases: HashMap::new(),
+        disk_order: disk_order(d),
         opts,
         lookup,
         layout,
@@ -202,6 +238,15 @@ pub(super) fn build(
         run_dir,
         root_bus: if q35 { "pcie.0" } else { "pci.0" },
     };
+    b.scsi_aliases = b
+        .ctrls
+        .iter()
+        .filter(|c| c.kind == ControllerType::Scsi)
+        .map(|c| (c.idx, c.idx))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|(k, idx)| (k, b.scsi_alias(idx)))
+        .collect();
     b.assign_pci(q35)?;
     b.assign_spapr();
     b.assign_boot();
@@ -281,7 +326,7 @@ fn model_attr(e: &Element) -> Option<&str> {
 
 impl<'a> B<'a> {
     fn item_path(&self, i: usize) -> String {
-        self.d.devices.path_of(i)
+        self.paths[i].clone()
     }
 
     /// PCI slots (`qemuDomainAssignDevicePCISlots`).
@@ -410,7 +455,10 @@ impl<'a> B<'a> {
                 self.pci.insert(c.key, s);
             }
         }
-        for (i, disk) in self.d.devices.disks() {
+        for &i in &self.disk_order.clone() {
+            let crate::model::Device::Disk(disk) = &self.d.devices.items[i] else {
+                continue;
+            };
             if disk.bus() == Some(DiskBus::Virtio) && disk.address.is_none() {
                 let s = next(&mut slots, self.item_path(i))?;
                 self.pci.insert(Key::Item(i), s);
@@ -516,7 +564,10 @@ impl<'a> B<'a> {
                 "fd" => d.device() == DiskDevice::Floppy,
                 _ => false,
             };
-            if let Some((i, _)) = self.d.devices.disks().find(|(_, d)| want(d)) {
+            let first = self.disk_order.iter().copied().find(
+                |&i| matches!(&self.d.devices.items[i], crate::model::Device::Disk(x) if want(x)),
+            );
+            if let Some(i) = first {
                 self.boot.insert(i, pos as u32 + 1);
             }
         }
@@ -663,6 +714,9 @@ impl<'a> B<'a> {
     }
 
     fn scsi_alias(&self, idx: u32) -> String {
+        if let Some(a) = self.scsi_aliases.get(&idx) {
+            return a.clone();
+        }
         self.ctrls
             .iter()
             .find(|c| c.kind == ControllerType::Scsi && c.idx == idx)
@@ -817,7 +871,14 @@ impl<'a> B<'a> {
     }
 
     fn disks(&mut self) -> Result<(), EmitError> {
-        let disks: Vec<(usize, &'a Disk)> = self.d.devices.disks().collect();
+        let disks: Vec<(usize, &'a Disk)> = self
+            .disk_order
+            .iter()
+            .filter_map(|&i| match &self.d.devices.items[i] {
+                crate::model::Device::Disk(x) => Some((i, &**x)),
+                _ => None,
+            })
+            .collect();
         // Node names count down from the last disk that has storage.
         let with_storage = disks.iter().filter(|(_, d)| has_storage(d)).count() as u64;
         let mut n = with_storage;
@@ -891,6 +952,7 @@ impl<'a> B<'a> {
         }
         let alias = self.disk_alias(i, disk, bus)?;
         let device = disk.device();
+        let drv = disk.driver.as_ref();
         if bus == DiskBus::Virtio
             && device == DiskDevice::Lun
             && caps.version >= QemuVersion::NO_VIRTIO_BLK_SCSI
@@ -905,6 +967,20 @@ impl<'a> B<'a> {
 
         // Backend.
         let readonly = disk.readonly || device == DiskDevice::Cdrom;
+        // Only raw images can be written by several hosts at once (libvirt's
+        // qemuBlockStorageSourceSupportsConcurrentAccess).
+        let format = drv.and_then(|d| d.format.as_deref()).unwrap_or("raw");
+        if disk.shareable && !readonly && format != "raw" {
+            return Err(EmitError::new(
+                path,
+                "unsupported",
+                format!(
+                    "shared access for disk '{}' requires use of supported storage format",
+                    disk.dev().unwrap_or_default()
+                ),
+            )
+            .hint(format!("a {format} image cannot be shared read-write: use a raw image, or mark the disk <readonly/>")));
+        }
         let drive_ref = match node {
             Some(n) => Some(self.disk_backend(&path, disk, n, &alias, readonly)?),
             None => None,
@@ -912,7 +988,6 @@ impl<'a> B<'a> {
 
         // Front end.
         let boot = self.boot.get(&i).copied();
-        let drv = disk.driver.as_ref();
         let mut p;
         match bus {
             DiskBus::Scsi => {
@@ -1023,11 +1098,11 @@ impl<'a> B<'a> {
         p = p.os("vendor", disk.vendor.clone());
         p = p.os("product", disk.product.clone());
         if device != DiskDevice::Lun {
-            if let Some(wc) = drv
-                .and_then(|d| d.cache.as_deref())
-                .and_then(cache_flags)
-                .map(|c| c.2)
-            {
+            let readonly = disk.readonly || device == DiskDevice::Cdrom;
+            let mode = drv
+                .and_then(|d| d.cache.clone())
+                .or_else(|| (disk.shareable && !readonly).then(|| "none".to_string()));
+            if let Some(wc) = mode.as_deref().and_then(cache_flags).map(|c| c.2) {
                 p = p.s("write-cache", if wc { "on" } else { "off" });
             }
         }
@@ -1122,11 +1197,14 @@ impl<'a> B<'a> {
             .as_ref()
             .and_then(|d| d.format.clone())
             .unwrap_or_else(|| "raw".into());
-        let cache = disk
+        // A shared, writable disk without a cache mode gets cache='none' (libvirt's disk
+        // post-parse), so that every host sharing it sees the same data.
+        let cache_mode = disk
             .driver
             .as_ref()
-            .and_then(|d| d.cache.as_deref())
-            .and_then(cache_flags);
+            .and_then(|d| d.cache.clone())
+            .or_else(|| (disk.shareable && !readonly).then(|| "none".to_string()));
+        let cache = cache_mode.as_deref().and_then(cache_flags);
         let unmap = disk.driver.as_ref().and_then(|d| d.discard.as_deref()) == Some("unmap");
 
         if !caps.blockdev() {
@@ -1153,10 +1231,8 @@ impl<'a> B<'a> {
             if readonly {
                 dp = dp.s("readonly", "on");
             }
-            if let Some(c) = disk.driver.as_ref().and_then(|d| d.cache.clone()) {
-                if cache.is_some() {
-                    dp = dp.s("cache", c);
-                }
+            if let (Some(c), Some(_)) = (&cache_mode, cache) {
+                dp = dp.s("cache", c.clone());
             }
             if unmap {
                 dp = dp.s("discard", "unmap");
@@ -1179,15 +1255,13 @@ impl<'a> B<'a> {
             self.out.json("-blockdev", &storage);
             Ok(storage_name)
         } else {
-            storage = storage
-                .s("node-name", storage_name.clone())
-                .b("auto-read-only", true);
-            if unmap {
-                storage = storage.s("discard", "unmap");
-            }
+            // Under a format layer the storage node lets the format decide: it is opened
+            // read-only on demand and passes discards through.
+            storage = storage.s("node-name", storage_name.clone());
             if let Some(c) = &cache_obj {
                 storage = storage.obj("cache", c.clone());
             }
+            storage = storage.b("auto-read-only", true).s("discard", "unmap");
             self.out.json("-blockdev", &storage);
             let fmt_name = format!("libvirt-{n}-format");
             let mut f = Props::new()
@@ -1560,6 +1634,30 @@ impl<'a> B<'a> {
             }
         }
     }
+}
+
+/// `/domain/devices/NAME[k]` for every item, numbered as the source map numbers siblings, in
+/// one pass (`Devices::path_of` scans all items per call).
+fn item_paths(d: &Domain) -> Vec<String> {
+    let items = &d.devices.items;
+    let mut totals: HashMap<&str, usize> = HashMap::new();
+    for it in items {
+        *totals.entry(it.element_name()).or_default() += 1;
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    items
+        .iter()
+        .map(|it| {
+            let name = it.element_name();
+            let n = seen.entry(name).or_default();
+            *n += 1;
+            if totals[name] > 1 {
+                format!("/domain/devices/{name}[{n}]")
+            } else {
+                format!("/domain/devices/{name}")
+            }
+        })
+        .collect()
 }
 
 /// True when the disk has a source to open (an empty CD-ROM has none and no node name).
