@@ -11,7 +11,7 @@ use crate::diag::{codes, Diagnostic};
 use crate::model::{
     Device, Devices, Domain, DomainType, Memory, Os, OsType, Pool, PoolSource, Vcpu,
 };
-use crate::xml::{child_segment, Element, Node};
+use crate::xml::{Element, Node};
 
 /// libvirt's top-level domain elements in the order `virsh dumpxml` writes them. Elements
 /// domxml models are among them; the rest are carried verbatim.
@@ -155,6 +155,7 @@ fn read_devices(r: R<'_>) -> Devices {
     let mut known: Vec<&str> = vec!["emulator", "disk", "controller", "hostdev"];
     known.extend_from_slice(OTHER_DEVICES);
     let el = r.el;
+    let segs = crate::xml::child_segments(el);
     let mut elem_i = 0;
     for n in &el.children {
         let c = match n {
@@ -165,7 +166,7 @@ fn read_devices(r: R<'_>) -> Devices {
             }
             _ => continue,
         };
-        let path = format!("{}/{}", r.path, child_segment(el, elem_i));
+        let path = format!("{}/{}", r.path, segs[elem_i]);
         elem_i += 1;
         let cr = R::new(cx, c, path.clone());
         let dev = match c.name.as_str() {

@@ -204,14 +204,11 @@ impl<'a> R<'a> {
     fn take_children(&self, name: &'static str) -> Vec<R<'a>> {
         self.known_children.borrow_mut().push(name);
         let mut out = Vec::new();
+        let segs = crate::xml::child_segments(self.el);
         for (i, c) in self.el.elements().enumerate() {
             if c.name == name {
                 self.child_used[i].set(true);
-                out.push(R::new(
-                    self.cx,
-                    c,
-                    format!("{}/{}", self.path, child_segment(self.el, i)),
-                ));
+                out.push(R::new(self.cx, c, format!("{}/{}", self.path, segs[i])));
             }
         }
         out

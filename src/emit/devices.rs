@@ -222,7 +222,7 @@ pub(super) fn build(
         .unwrap_or_else(|| PathBuf::from("/run/domxml").join(&name));
     let mut b = B {
         d,
-        paths: item_paths(d),
+        paths: d.devices.paths(),
         scsi_aliases: HashMap::new(),
         disk_order: disk_order(d),
         opts,
@@ -1634,30 +1634,6 @@ impl<'a> B<'a> {
             }
         }
     }
-}
-
-/// `/domain/devices/NAME[k]` for every item, numbered as the source map numbers siblings, in
-/// one pass (`Devices::path_of` scans all items per call).
-fn item_paths(d: &Domain) -> Vec<String> {
-    let items = &d.devices.items;
-    let mut totals: HashMap<&str, usize> = HashMap::new();
-    for it in items {
-        *totals.entry(it.element_name()).or_default() += 1;
-    }
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    items
-        .iter()
-        .map(|it| {
-            let name = it.element_name();
-            let n = seen.entry(name).or_default();
-            *n += 1;
-            if totals[name] > 1 {
-                format!("/domain/devices/{name}[{n}]")
-            } else {
-                format!("/domain/devices/{name}")
-            }
-        })
-        .collect()
 }
 
 /// True when the disk has a source to open (an empty CD-ROM has none and no node name).

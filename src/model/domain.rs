@@ -164,6 +164,29 @@ impl Devices {
         })
     }
 
+    /// The element paths of all items at once, in one pass (see [`Devices::path_of`]): what
+    /// callers that need many paths use, so that their cost stays linear.
+    pub fn paths(&self) -> Vec<String> {
+        let mut totals: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for it in &self.items {
+            *totals.entry(it.element_name()).or_default() += 1;
+        }
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        self.items
+            .iter()
+            .map(|it| {
+                let name = it.element_name();
+                let n = seen.entry(name).or_default();
+                *n += 1;
+                if totals[name] > 1 {
+                    format!("/domain/devices/{name}[{n}]")
+                } else {
+                    format!("/domain/devices/{name}")
+                }
+            })
+            .collect()
+    }
+
     /// The element path of `items[i]` (`/domain/devices/hostdev[2]`), following the same
     /// sibling-numbering rule as the source map.
     pub fn path_of(&self, i: usize) -> String {

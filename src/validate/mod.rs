@@ -30,6 +30,7 @@ pub fn validate_domain(d: &Domain) -> Vec<Diagnostic> {
     let cx = Cx {
         domain: d,
         layout: &layout,
+        paths: d.devices.paths(),
     };
     controller::check(&cx, &mut out);
     disk::check(&cx, &mut out);
@@ -43,11 +44,13 @@ pub fn validate_domain(d: &Domain) -> Vec<Diagnostic> {
 pub(crate) struct Cx<'a> {
     pub domain: &'a Domain,
     pub layout: &'a ScsiLayout,
+    /// Element path of every device item, computed once (paths are needed per device).
+    pub paths: Vec<String>,
 }
 
 impl Cx<'_> {
     pub fn path(&self, item: usize) -> String {
-        self.domain.devices.path_of(item)
+        self.paths[item].clone()
     }
 }
 

@@ -227,6 +227,29 @@ pub fn child_segment(parent: &Element, child_index_in_elements: usize) -> String
     }
 }
 
+/// [`child_segment`] for every child element of `parent`, in one pass: callers that walk all
+/// children use this so that a parent with n children costs O(n), not O(n²).
+pub fn child_segments(parent: &Element) -> Vec<String> {
+    let mut totals: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for e in parent.elements() {
+        *totals.entry(e.name.as_str()).or_default() += 1;
+    }
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    parent
+        .elements()
+        .map(|e| {
+            let name = e.name.as_str();
+            let n = seen.entry(name).or_default();
+            *n += 1;
+            if totals[name] > 1 {
+                format!("{name}[{n}]")
+            } else {
+                name.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Positions of every element and attribute, keyed by element path
 /// (`/domain/devices/hostdev[2]/source/adapter/@unique_id`).
 #[derive(Debug, Clone, Default)]
@@ -248,8 +271,9 @@ impl SourceMap {
         for a in &el.attrs {
             self.entries.insert(format!("{path}/@{}", a.name), a.pos);
         }
-        for (i, child) in el.elements().enumerate() {
-            let p = format!("{path}/{}", child_segment(el, i));
+        let segs = child_segments(el);
+        for (child, seg) in el.elements().zip(segs) {
+            let p = format!("{path}/{seg}");
             self.walk(child, &p);
         }
     }
