@@ -197,7 +197,51 @@ impl ScsiLayout {
             .hostdevs()
             .filter(|(_, h)| h.kind == HostdevType::Scsi)
             .collect();
-        // Explicit hostdev addresses are known before any search runs.
+        // Implicit controllers, as libvirt 9.0 adds them (pinned down against it by the live
+        // test and direct experiments):
+        //
+        // 1. While parsing, after each SCSI hostdev, controllers 0..=the highest index any
+        //    hostdev so far names are added. A hostdev without an address counts as
+        //    controller 0 here (its address is still all zeros). The model of the added
+        //    controllers is that of the controller of the hostdev that last raised the
+        //    highest index, when that controller exists and has a model (`auto` counts);
+        //    otherwise the model carried over, or none.
+        // 2. After post-parse placed every device (disks by name, hostdevs by the free-unit
+        //    search below), the missing indices up to the highest a disk uses are added
+        //    without a model; then the rule of step 1 runs once more over all hostdevs with
+        //    their final addresses (so a hostdev the search put on a new controller gets the
+        //    model of the last controller that raised the maximum).
+        //
+        // Models left unset resolve to the default (lsilogic on x86).
+        let mut ctrl: BTreeMap<u32, Option<ControllerModel>> = defined.clone();
+        let mut models: BTreeMap<u32, ControllerModel> =
+            defined.iter().map(|(k, v)| (*k, resolve(*v))).collect();
+        let mut hostdev_model: Option<ControllerModel> = None;
+        let mut max_hostdev_ctrl: Option<u32> = None;
+        for (_, h) in &scsi_hostdevs {
+            let c = match &h.address {
+                Some(DeviceAddress::Drive(a, _)) => a.tuple().0,
+                _ => 0,
+            };
+            if max_hostdev_ctrl.is_none_or(|m| c > m) {
+                max_hostdev_ctrl = Some(c);
+                if let Some(Some(m)) = ctrl.get(&c) {
+                    hostdev_model = Some(*m);
+                }
+                for idx in 0..=c {
+                    if let std::collections::btree_map::Entry::Vacant(e) = ctrl.entry(idx) {
+                        e.insert(hostdev_model);
+                        models.insert(idx, resolve(hostdev_model));
+                        layout.implicit.push(idx);
+                    }
+                }
+            }
+        }
+
+        // The free-unit search for hostdevs without an address, in document order. Explicit
+        // addresses are known before it runs. The first free address never moves backwards
+        // (addresses only get used), so the search resumes where the previous one stopped:
+        // linear in the number of hostdevs.
         let mut used: HashSet<(u32, u32, u32, u32)> =
             layout.placed.iter().map(|p| p.addr).collect();
         for (_, h) in &scsi_hostdevs {
@@ -205,18 +249,6 @@ impl ScsiLayout {
                 used.insert(a.tuple());
             }
         }
-        // Hostdevs in document order: a hostdev without an address takes the first free unit
-        // (0..6 on controller 0, 1, …); then, whenever a hostdev raises the highest controller
-        // index seen, the controllers up to it are added, with the model of the raising
-        // hostdev's controller when that controller exists and has one (else the model carried
-        // over from before). libvirt 9.0 behaves exactly so, one hostdev at a time.
-        let mut ctrl: BTreeMap<u32, Option<ControllerModel>> = defined.clone();
-        let mut models: BTreeMap<u32, ControllerModel> =
-            defined.iter().map(|(k, v)| (*k, resolve(*v))).collect();
-        let mut hostdev_model: Option<ControllerModel> = None;
-        let mut max_hostdev_ctrl: Option<u32> = None;
-        // The first free address never moves backwards (addresses only get used), so the
-        // search resumes where the previous one stopped: linear in the number of hostdevs.
         let mut cursor = (0u32, 0u32);
         for (i, h) in &scsi_hostdevs {
             let (addr, origin) = match &h.address {
@@ -249,33 +281,43 @@ impl ScsiLayout {
                 addr,
                 origin,
             });
-            if max_hostdev_ctrl.is_none_or(|m| addr.0 > m) {
-                max_hostdev_ctrl = Some(addr.0);
-                if let Some(Some(m)) = ctrl.get(&addr.0) {
-                    hostdev_model = Some(*m);
-                }
-                for idx in 0..=addr.0 {
-                    if let std::collections::btree_map::Entry::Vacant(e) = ctrl.entry(idx) {
-                        e.insert(hostdev_model);
-                        models.insert(idx, resolve(hostdev_model));
-                        layout.implicit.push(idx);
-                    }
-                }
-            }
         }
-        // Then, for disks, every index 0..=the highest a SCSI disk uses, with the default model.
-        let max_disk_ctrl = layout
+
+        // After post-parse: disks first (no model), then hostdevs again, now with their final
+        // addresses, in one pass of the same rule as during parsing.
+        let mut add = |idx: u32,
+                       model: Option<ControllerModel>,
+                       ctrl: &mut BTreeMap<u32, Option<ControllerModel>>| {
+            if let std::collections::btree_map::Entry::Vacant(e) = ctrl.entry(idx) {
+                e.insert(model);
+                models.insert(idx, resolve(model));
+                layout.implicit.push(idx);
+            }
+        };
+        let max_disk = layout
             .placed
             .iter()
             .filter(|p| !p.hostdev)
             .map(|p| p.addr.0)
             .max();
-        if let Some(max) = max_disk_ctrl {
+        if let Some(max) = max_disk {
             for idx in 0..=max {
-                if let std::collections::btree_map::Entry::Vacant(e) = models.entry(idx) {
-                    e.insert(default_model);
-                    layout.implicit.push(idx);
+                add(idx, None, &mut ctrl);
+            }
+        }
+        let mut max_h: Option<u32> = None;
+        let mut model_h: Option<ControllerModel> = None;
+        for p in layout.placed.iter().filter(|p| p.hostdev) {
+            if max_h.is_none_or(|m| p.addr.0 > m) {
+                max_h = Some(p.addr.0);
+                if let Some(Some(m)) = ctrl.get(&p.addr.0) {
+                    model_h = Some(*m);
                 }
+            }
+        }
+        if let Some(max) = max_h {
+            for idx in 0..=max {
+                add(idx, model_h, &mut ctrl);
             }
         }
         layout.controllers = models;

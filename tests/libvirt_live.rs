@@ -219,8 +219,50 @@ fn generate(rng: &mut Rng, n: usize) -> Generated {
         devices.push_str("    </disk>\n");
     }
 
+    // Disks on other buses: they share libvirt's disk list (grouped by bus, sorted by target),
+    // so they move boot indexes and node names; virtio ones also take PCI slots.
+    for k in 0..rng.below(3) {
+        let (prefix, bus, max) = *rng.pick(&[("vd", "virtio", 6u64), ("hd", "ide", 4u64)]);
+        let idx = rng.below(max);
+        let name = format!("{prefix}{}", (b'a' + idx as u8) as char);
+        if devices.contains(&format!("dev='{name}'")) {
+            continue;
+        }
+        let device = if bus == "virtio" {
+            *rng.pick(&["disk", "lun"])
+        } else {
+            *rng.pick(&["disk", "cdrom"])
+        };
+        let block = device == "lun" || rng.chance(40);
+        let _ = writeln!(
+            devices,
+            "    <disk type='{}' device='{device}'>",
+            if block { "block" } else { "file" }
+        );
+        if block {
+            let _ = writeln!(devices, "      <source dev='/dev/fake/other{n}-{k}'/>");
+        } else {
+            let _ = writeln!(
+                devices,
+                "      <source file='/var/lib/images/other{n}-{k}.img'/>"
+            );
+        }
+        let _ = writeln!(devices, "      <target dev='{name}' bus='{bus}'/>");
+        if per_device_boot && rng.chance(30) {
+            let _ = writeln!(devices, "      <boot order='{boot_order}'/>");
+            boot_order += 1;
+        }
+        devices.push_str("    </disk>\n");
+    }
+    if rng.chance(30) {
+        devices.push_str(
+            "    <interface type='user'>\n      <model type='virtio'/>\n    </interface>\n",
+        );
+    }
+
     // Controllers (after the disks, as libvirt's own files often have them).
     let mut iothreads = false;
+    let mut pci_slots: Vec<u64> = Vec::new();
     // Written in a random order: libvirt keeps controllers of a type sorted by index.
     let mut shuffled = ctrls.clone();
     for i in (1..shuffled.len()).rev() {
@@ -248,13 +290,31 @@ fn generate(rng: &mut Rng, n: usize) -> Generated {
                 iothreads = true;
             }
         }
-        if drv.is_empty() {
+        let mut inner = String::new();
+        if !drv.is_empty() {
+            let _ = writeln!(inner, "      <driver{drv}/>");
+        }
+        // Sometimes an explicit PCI slot: the others must flow around it as in libvirt.
+        if m != &Some("ibmvscsi") && rng.chance(15) {
+            let slot = 3 + rng.below(18);
+            if !pci_slots.contains(&slot) {
+                pci_slots.push(slot);
+                let _ = writeln!(
+                    inner,
+                    "      <address type='pci' domain='0x0000' bus='0x00' slot='{slot:#04x}' function='0x0'/>"
+                );
+            }
+        }
+        if inner.is_empty() {
             let _ = writeln!(
                 devices,
                 "    <controller type='scsi' index='{idx}'{model}/>"
             );
         } else {
-            let _ = writeln!(devices, "    <controller type='scsi' index='{idx}'{model}>\n      <driver{drv}/>\n    </controller>");
+            let _ = writeln!(
+                devices,
+                "    <controller type='scsi' index='{idx}'{model}>\n{inner}    </controller>"
+            );
         }
     }
     match rng.below(3) {
@@ -436,6 +496,9 @@ fn domxml_agrees_with_live_libvirt_on_random_scsi_domains() {
                     rng.next();
                 }
                 let g = generate(&mut rng, n);
+                if std::env::var("DOMXML_LIVE_SHOW").ok() == Some(n.to_string()) {
+                    println!("case {n} input:\n{}", g.xml);
+                }
                 let xml_path = dir.join(format!("live{n}.xml"));
                 std::fs::write(&xml_path, &g.xml).unwrap();
                 let sys = dir.join(format!("sys{n}"));
@@ -469,7 +532,10 @@ fn domxml_agrees_with_live_libvirt_on_random_scsi_domains() {
                     (Ok(_), Err(e)) => Some(format!("libvirt refuses, domxml accepts: {e}")),
                     (Err(e), Ok(_)) => Some(format!("domxml refuses, libvirt accepts: {e}")),
                     (Ok(o), Ok(t)) => {
-                        let (od, td) = (common::devices(o.args.argv()), common::devices(&t));
+                        let (od, td) = (
+                            common::devices_with(o.args.argv(), common::also_disks),
+                            common::devices_with(&t, common::also_disks),
+                        );
                         let p = common::diff(&td, &od);
                         let mut s = stats.lock().unwrap();
                         if p.is_empty() {

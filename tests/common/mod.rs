@@ -77,6 +77,19 @@ pub fn props(v: &str, lead: &str) -> Map<String, Value> {
 /// The in-scope devices of an argv, each with its backend chain folded in under `drive`,
 /// keyed by id.
 pub fn devices(argv: &[String]) -> BTreeMap<String, Map<String, Value>> {
+    devices_with(argv, |_| false)
+}
+
+/// Also compare virtio-blk and IDE/SATA disks (the live test does).
+pub fn also_disks(driver: &str) -> bool {
+    driver.starts_with("virtio-blk") || driver.starts_with("ide-")
+}
+
+/// [`devices`], with more drivers in scope.
+pub fn devices_with(
+    argv: &[String],
+    extra: fn(&str) -> bool,
+) -> BTreeMap<String, Map<String, Value>> {
     let mut nodes: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     let mut devs = Vec::new();
     let mut i = 0;
@@ -145,7 +158,7 @@ pub fn devices(argv: &[String]) -> BTreeMap<String, Map<String, Value>> {
         };
         // virtio-blk counts when it is SCSI passthrough (device='lun').
         let lun_blk = driver.starts_with("virtio-blk") && d.contains_key("scsi");
-        if !(in_scope(&driver) || lun_blk) {
+        if !(in_scope(&driver) || lun_blk || extra(&driver)) {
             continue;
         }
         if let Some(Value::String(n)) = d.get("drive").cloned() {
