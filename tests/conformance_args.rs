@@ -3,7 +3,7 @@
 //! names and key order aside). The corpus lives outside the crate (../shared/conformance/libvirt);
 //! the test skips with a message when it is absent.
 
-use domxml::emit::{convert_str, parse_shell, Caps, FixedSg, Options, QemuVersion};
+use domxml::emit::{convert_str, parse_shell, Caps, FixedSg, Options, QemuVersion, SysfsSg};
 mod common;
 
 use common::devices;
@@ -34,6 +34,37 @@ fn libvirt_argv(args_file: &Path) -> Vec<String> {
         .into_iter()
         .skip_while(|w| !w.starts_with('/'))
         .collect()
+}
+
+/// A sysfs tree playing libvirt's test mock: every host LU a hostdev names has `sg0`.
+fn mock_sysfs(xml: &str) -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    let parsed = domxml::codec::parse_str(xml).expect("corpus input parses");
+    if let domxml::model::Definition::Domain(d) = parsed.definition {
+        for (_, h) in d.devices.hostdevs() {
+            let Some(src) = &h.source else { continue };
+            let (Some(adapter), Some(a)) = (&src.adapter, &src.scsi_address) else {
+                continue;
+            };
+            let Ok(domxml::model::AdapterForm::HostNumber(host)) = adapter.form() else {
+                continue;
+            };
+            let lu = format!(
+                "{host}:{}:{}:{}",
+                a.bus.unwrap_or(0),
+                a.target.unwrap_or(0),
+                a.unit.unwrap_or(0)
+            );
+            std::fs::create_dir_all(
+                t.path()
+                    .join("sys/bus/scsi/devices")
+                    .join(lu)
+                    .join("scsi_generic/sg0"),
+            )
+            .unwrap();
+        }
+    }
+    t
 }
 
 struct Case {
@@ -96,7 +127,11 @@ fn compare(case: &Case) -> Result<usize, String> {
         caps: Caps::of(case.version),
         ..Options::default()
     };
-    let ours = convert_str(&xml, &opts, &FixedSg).map_err(|e| format!("conversion failed: {e}"))?;
+    let sysfs = mock_sysfs(&xml);
+    let lookup = SysfsSg {
+        root: sysfs.path().to_path_buf(),
+    };
+    let ours = convert_str(&xml, &opts, &lookup).map_err(|e| format!("conversion failed: {e}"))?;
     let ours = devices(ours.args.argv());
     let theirs = devices(&libvirt_argv(&case.expected));
     let problems = common::diff(&theirs, &ours);
