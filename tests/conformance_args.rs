@@ -1,7 +1,8 @@
 //! libvirt's own test vectors: every SCSI, vhost-scsi and VFIO `-device` domxml emits must
 //! carry exactly libvirt's properties and values, and point at the same backend chain (node
-//! names and key order aside). The corpus lives outside the crate (../shared/conformance/libvirt);
-//! the test skips with a message when it is absent.
+//! names and key order aside). SCSI hostdevs resolve through a fixture sysfs tree that plays
+//! libvirt's test mock (every LU's sg is `sg0`). The corpus lives outside the crate
+//! (../shared/conformance/libvirt); the test skips with a message when it is absent.
 
 use domxml::emit::{convert_str, parse_shell, Caps, FixedSg, Options, QemuVersion, SysfsSg};
 mod common;
@@ -99,6 +100,26 @@ fn cases(dir: &Path) -> Vec<Case> {
             input,
             version: LATEST,
         });
+    }
+    // Other architectures in the corpus (beyond what acceptance requires).
+    let mut other_arch: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".s390x-latest.args"))
+        .collect();
+    other_arch.sort();
+    for f in other_arch {
+        let name = f.trim_end_matches(".s390x-latest.args").to_string();
+        let input = dir.join(format!("{name}.xml"));
+        if input.is_file() {
+            out.push(Case {
+                name: format!("{name} (s390x)"),
+                input,
+                expected: dir.join(f),
+                version: LATEST,
+            });
+        }
     }
     out.push(Case {
         name: "virtio-lun (QEMU 9.0)".into(),

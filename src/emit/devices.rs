@@ -110,6 +110,8 @@ struct B<'a> {
     placed: HashMap<usize, (u32, u32, u32, u32)>,
     ctrls: Vec<Ctrl<'a>>,
     pci: HashMap<Key, Slot>,
+    /// CCW device numbers (`fe.0.0002`) on s390x.
+    ccw: HashMap<Key, String>,
     spapr: HashMap<Key, u64>,
     boot: HashMap<usize, u32>,
     out: QemuArgs,
@@ -231,6 +233,7 @@ pub(super) fn build(
         placed,
         ctrls,
         pci: HashMap::new(),
+        ccw: HashMap::new(),
         spapr: HashMap::new(),
         boot: HashMap::new(),
         out: QemuArgs::new(emulator),
@@ -247,7 +250,11 @@ pub(super) fn build(
         .into_iter()
         .map(|(k, idx)| (k, b.scsi_alias(idx)))
         .collect();
-    b.assign_pci(q35)?;
+    if arch == "s390x" {
+        b.assign_ccw();
+    } else {
+        b.assign_pci(q35)?;
+    }
     b.assign_spapr();
     b.assign_boot();
     b.preamble(&name, &machine, accel, arch)?;
@@ -492,6 +499,116 @@ impl<'a> B<'a> {
         Ok(())
     }
 
+    /// CCW addresses on s390x (`qemuDomainAssignS390Addresses`): explicit ones are reserved,
+    /// then every virtio device without one takes the next free device number in channel
+    /// subsystem 0xfe, in libvirt's device-iteration order (disks, network interfaces,
+    /// hostdevs, controllers, inputs, the balloon).
+    fn assign_ccw(&mut self) {
+        let mut used: std::collections::HashSet<(u32, u32, u32)> = Default::default();
+        let ccw_of = |a: &crate::model::CcwAddress| {
+            (
+                a.cssid.unwrap_or_default().0,
+                a.ssid.unwrap_or_default().0,
+                a.devno.unwrap_or_default().0,
+            )
+        };
+        let other_ccw = |e: &Element| -> Option<(u32, u32, u32)> {
+            let a = e
+                .elements()
+                .find(|c| c.name == "address" && c.attr("type") == Some("ccw"))?;
+            let num = |k: &str| {
+                a.attr(k)
+                    .and_then(crate::model::Hex::parse)
+                    .map(|h| h.0)
+                    .unwrap_or(0)
+            };
+            Some((num("cssid"), num("ssid"), num("devno")))
+        };
+        let fmt = |(c, s, d): (u32, u32, u32)| format!("{c:x}.{s:x}.{d:04x}");
+        for (i, item) in self.d.devices.items.iter().enumerate() {
+            let explicit = match item {
+                crate::model::Device::Disk(x) => match &x.address {
+                    Some(DeviceAddress::Ccw(a, _)) => Some(ccw_of(a)),
+                    _ => None,
+                },
+                crate::model::Device::Controller(x) => match &x.address {
+                    Some(DeviceAddress::Ccw(a, _)) => Some(ccw_of(a)),
+                    _ => None,
+                },
+                crate::model::Device::Hostdev(x) => match &x.address {
+                    Some(DeviceAddress::Ccw(a, _)) => Some(ccw_of(a)),
+                    _ => None,
+                },
+                crate::model::Device::Other(e) => other_ccw(e),
+                _ => None,
+            };
+            if let Some(a) = explicit {
+                used.insert(a);
+                self.ccw.insert(Key::Item(i), fmt(a));
+            }
+        }
+        let mut next = 0u32;
+        let mut take = |used: &mut std::collections::HashSet<(u32, u32, u32)>| loop {
+            let a = (0xfe, 0, next);
+            next += 1;
+            if used.insert(a) {
+                return fmt(a);
+            }
+        };
+        let mut wanted: Vec<Key> = Vec::new();
+        for &i in &self.disk_order {
+            if let crate::model::Device::Disk(x) = &self.d.devices.items[i] {
+                if x.bus() == Some(DiskBus::Virtio) && x.address.is_none() {
+                    wanted.push(Key::Item(i));
+                }
+            }
+        }
+        let others: Vec<(usize, &Element)> = self
+            .d
+            .devices
+            .items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, x)| match x {
+                crate::model::Device::Other(e) => Some((i, e)),
+                _ => None,
+            })
+            .collect();
+        for (i, e) in &others {
+            if e.name == "interface" && other_ccw(e).is_none() {
+                wanted.push(Key::Item(*i));
+            }
+        }
+        for (i, h) in self.d.devices.hostdevs() {
+            if h.kind == HostdevType::ScsiHost && h.address.is_none() {
+                wanted.push(Key::Item(i));
+            }
+        }
+        for c in &self.ctrls {
+            let virtio =
+                c.model.is_some_and(|m| m.is_virtio()) || c.kind == ControllerType::VirtioSerial;
+            if virtio && c.address().is_none() {
+                wanted.push(c.key);
+            }
+        }
+        for (i, e) in &others {
+            if e.name == "input" && e.attr("bus") == Some("virtio") && other_ccw(e).is_none() {
+                wanted.push(Key::Item(*i));
+            }
+        }
+        match others.iter().find(|(_, e)| e.name == "memballoon") {
+            Some((i, e)) if e.attr("model") == Some("virtio") && other_ccw(e).is_none() => {
+                wanted.push(Key::Item(*i))
+            }
+            Some(_) => {}
+            None => wanted.push(Key::Balloon),
+        }
+        for k in wanted {
+            let a = take(&mut used);
+            self.ccw.insert(k, a);
+        }
+    }
+
     /// spapr-vio `reg` of ibmvscsi controllers: 0x2000 upward (libvirt's `VIO_ADDR_SCSI`).
     fn assign_spapr(&mut self) {
         let mut reg = 0x2000u64;
@@ -697,7 +814,11 @@ impl<'a> B<'a> {
         }
     }
 
+    /// The address keys of a PCI or (s390x) CCW device.
     fn pci_props(&self, key: Key, p: Props) -> Props {
+        if let Some(devno) = self.ccw.get(&key) {
+            return p.s("devno", devno.clone());
+        }
         match self.pci.get(&key) {
             Some(s) => p
                 .s(
@@ -784,7 +905,7 @@ impl<'a> B<'a> {
         let drv = c.def.and_then(|d| d.driver.as_ref());
         let p = match model {
             m if m.is_virtio() => {
-                let ccw = matches!(c.address(), Some(DeviceAddress::Ccw(..)));
+                let ccw = self.ccw.contains_key(&c.key);
                 let mut name = if ccw {
                     "virtio-scsi-ccw".to_string()
                 } else {
@@ -846,10 +967,7 @@ impl<'a> B<'a> {
                 Props::new().s("driver", driver).s("id", id)
             }
         };
-        let p = match c.address() {
-            Some(DeviceAddress::Ccw(a, _)) => p.s("devno", ccw_devno(a)),
-            _ => self.pci_props(c.key, p),
-        };
+        let p = self.pci_props(c.key, p);
         self.device(p);
         Ok(())
     }
@@ -1019,7 +1137,14 @@ impl<'a> B<'a> {
                 }
             }
             DiskBus::Virtio => {
-                p = Props::new().s("driver", "virtio-blk-pci");
+                p = Props::new().s(
+                    "driver",
+                    if self.ccw.contains_key(&Key::Item(i)) {
+                        "virtio-blk-ccw"
+                    } else {
+                        "virtio-blk-pci"
+                    },
+                );
                 if let Some(t) = drv.and_then(|d| d.iothread) {
                     p = p.s("iothread", format!("iothread{t}"));
                 }
@@ -1543,7 +1668,7 @@ impl<'a> B<'a> {
                     "vhost-scsi hostdev without wwpn",
                 )
             })?;
-        let ccw = matches!(h.address, Some(DeviceAddress::Ccw(..)));
+        let ccw = self.ccw.contains_key(&Key::Item(i));
         let mut name = if ccw {
             "vhost-scsi-ccw"
         } else {
@@ -1561,10 +1686,7 @@ impl<'a> B<'a> {
             .s("driver", name)
             .s("wwpn", wwpn)
             .s("id", alias);
-        let p = match &h.address {
-            Some(DeviceAddress::Ccw(a, _)) => p.s("devno", ccw_devno(a)),
-            _ => self.pci_props(Key::Item(i), p),
-        };
+        let p = self.pci_props(Key::Item(i), p);
         self.device(p);
         Ok(())
     }
@@ -1613,13 +1735,13 @@ impl<'a> B<'a> {
             .find(|(_, x)| matches!(x, crate::model::Device::Other(e) if e.name == "memballoon"))
             .map(|(i, _)| Key::Item(i))
             .unwrap_or(Key::Balloon);
-        if self.pci.contains_key(&key) {
-            let p = self.pci_props(
-                key,
-                Props::new()
-                    .s("driver", "virtio-balloon-pci")
-                    .s("id", "balloon0"),
-            );
+        if self.pci.contains_key(&key) || self.ccw.contains_key(&key) {
+            let driver = if self.ccw.contains_key(&key) {
+                "virtio-balloon-ccw"
+            } else {
+                "virtio-balloon-pci"
+            };
+            let p = self.pci_props(key, Props::new().s("driver", driver).s("id", "balloon0"));
             self.device(p);
         }
         for x in &self.d.devices.items {
@@ -1658,13 +1780,4 @@ fn cache_flags(mode: &str) -> Option<(bool, bool, bool)> {
         "unsafe" => (false, true, true),
         _ => return None,
     })
-}
-
-fn ccw_devno(a: &crate::model::CcwAddress) -> String {
-    format!(
-        "{:x}.{:x}.{:04x}",
-        a.cssid.unwrap_or_default().0,
-        a.ssid.unwrap_or_default().0,
-        a.devno.unwrap_or_default().0
-    )
 }
