@@ -580,3 +580,69 @@ fn domxml_agrees_with_live_libvirt_on_random_scsi_domains() {
         "only {done} of {cases} domains ran within the time budget"
     );
 }
+
+/// Domains with more PCI devices than the root bus holds: libvirt adds pci-bridges and spills
+/// devices onto them; domxml must place every controller (and the bridges) the same way.
+#[test]
+fn many_controllers_spill_onto_pci_bridges_as_in_libvirt() {
+    for tool in ["virsh", "unshare"] {
+        if Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .map(|o| !o.status.success())
+            .unwrap_or(true)
+        {
+            println!("skipped: {tool} is not installed");
+            return;
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    if !setup_root(&root) {
+        return;
+    }
+    for n in [30usize, 31, 35, 61, 70, 100] {
+        let mut x = format!(
+            "<domain type='qemu'><name>many{n}</name><memory>131072</memory>\
+             <os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+        );
+        for i in 0..n {
+            let model = if i % 3 == 0 {
+                "virtio-scsi"
+            } else {
+                "lsilogic"
+            };
+            x.push_str(&format!(
+                "<controller type='scsi' index='{i}' model='{model}'/>"
+            ));
+        }
+        x.push_str("<disk type='file' device='disk'><source file='/a.img'/><target dev='vda' bus='virtio'/></disk>");
+        x.push_str("</devices></domain>");
+        let path = tmp.path().join(format!("many{n}.xml"));
+        std::fs::write(&path, &x).unwrap();
+        let theirs = virsh(&root, &path, &[]).unwrap_or_else(|e| panic!("virsh: {e}"));
+        let ours = convert_str(&x, &Options::default(), &domxml::emit::FixedSg).unwrap();
+        let pick = |argv: &[String]| -> Vec<String> {
+            argv.windows(2)
+                .filter(|w| w[0] == "-device")
+                .map(|w| w[1].clone())
+                .filter(|d| {
+                    d.contains("pci-bridge")
+                        || d.contains("\"lsi\"")
+                        || d.contains("virtio-scsi")
+                        || d.contains("virtio-blk")
+                        || d.contains("balloon")
+                })
+                .map(|d| {
+                    let mut v: serde_json::Value = serde_json::from_str(&d).unwrap();
+                    v.as_object_mut().unwrap().remove("drive");
+                    v.to_string()
+                })
+                .collect()
+        };
+        let (mut t, mut o) = (pick(&theirs), pick(ours.args.argv()));
+        t.sort();
+        o.sort();
+        assert_eq!(o, t, "{n} controllers");
+    }
+}

@@ -110,6 +110,8 @@ struct B<'a> {
     placed: HashMap<usize, (u32, u32, u32, u32)>,
     ctrls: Vec<Ctrl<'a>>,
     pci: HashMap<Key, Slot>,
+    /// pci-bridge controllers libvirt would add: (index, slot on the root bus).
+    bridges: Vec<(u32, Slot)>,
     /// CCW device numbers (`fe.0.0002`) on s390x.
     ccw: HashMap<Key, String>,
     spapr: HashMap<Key, u64>,
@@ -234,6 +236,7 @@ pub(super) fn build(
         ctrls,
         pci: HashMap::new(),
         ccw: HashMap::new(),
+        bridges: Vec::new(),
         spapr: HashMap::new(),
         boot: HashMap::new(),
         out: QemuArgs::new(emulator),
@@ -402,24 +405,17 @@ impl<'a> B<'a> {
                 _ => {}
             }
         }
-        let next = |slots: &mut PciSlots, what: String| {
-            slots.take_next().ok_or_else(|| {
-                EmitError::new(
-                    what,
-                    "unsupported",
-                    "no free PCI slot is left on the root bus",
-                )
-                .hint("give devices explicit addresses, or use fewer PCI devices")
-            })
-        };
+        // Devices that want a slot, in libvirt's order; `None` for devices domxml does not
+        // emit but which still take their slot.
+        let mut wants_slot: Vec<(Option<Key>, String)> = Vec::new();
         for (_, e) in others.iter().filter(|(_, e)| e.name == "interface") {
             if wants(e) && e.attr("type") != Some("hostdev") {
-                next(&mut slots, "interface".into())?;
+                wants_slot.push((None, "interface".into()));
             }
         }
         for (_, e) in others.iter().filter(|(_, e)| e.name == "sound") {
             if wants(e) && !matches!(e.attr("model"), Some("sb16" | "pcspk" | "usb")) {
-                next(&mut slots, "sound".into())?;
+                wants_slot.push((None, "sound".into()));
             }
         }
         let ctrls = self.ctrls.clone();
@@ -458,8 +454,7 @@ impl<'a> B<'a> {
                 _ => true,
             };
             if needs {
-                let s = next(&mut slots, format!("controller {}{}", c.kind, c.idx))?;
-                self.pci.insert(c.key, s);
+                wants_slot.push((Some(c.key), format!("controller {}{}", c.kind, c.idx)));
             }
         }
         for &i in &self.disk_order.clone() {
@@ -467,34 +462,71 @@ impl<'a> B<'a> {
                 continue;
             };
             if disk.bus() == Some(DiskBus::Virtio) && disk.address.is_none() {
-                let s = next(&mut slots, self.item_path(i))?;
-                self.pci.insert(Key::Item(i), s);
+                wants_slot.push((Some(Key::Item(i)), self.item_path(i)));
             }
         }
         for (i, h) in self.d.devices.hostdevs() {
             if matches!(h.kind, HostdevType::Pci | HostdevType::ScsiHost) && h.address.is_none() {
-                let s = next(&mut slots, self.item_path(i))?;
-                self.pci.insert(Key::Item(i), s);
+                wants_slot.push((Some(Key::Item(i)), self.item_path(i)));
             }
         }
         match others.iter().find(|(_, e)| e.name == "memballoon") {
-            Some((i, e)) if e.attr("model") == Some("virtio") => {
-                let s = match other_pci(e) {
-                    Some(Some((bus, slot))) => Slot {
-                        bus,
-                        slot,
-                        function: 0,
-                    },
-                    _ => next(&mut slots, "memballoon".into())?,
-                };
-                self.pci.insert(Key::Item(*i), s);
-            }
+            Some((i, e)) if e.attr("model") == Some("virtio") => match other_pci(e) {
+                Some(Some((bus, slot))) => {
+                    self.pci.insert(
+                        Key::Item(*i),
+                        Slot {
+                            bus,
+                            slot,
+                            function: 0,
+                        },
+                    );
+                }
+                _ => wants_slot.push((Some(Key::Item(*i)), "memballoon".into())),
+            },
             Some(_) => {}
             None if matches!(self.d.arch().unwrap_or("x86_64"), "x86_64" | "i686") => {
-                let s = next(&mut slots, "memballoon".into())?;
-                self.pci.insert(Key::Balloon, s);
+                wants_slot.push((Some(Key::Balloon), "memballoon".into()));
             }
             None => {}
+        }
+
+        // When the root bus cannot hold them all, libvirt adds as many pci-bridge controllers
+        // as needed; each takes a root-bus slot first (PCI controllers are placed before
+        // everything else) and offers slots 1..31; devices then fill the root bus, then each
+        // bridge in turn.
+        let free0 = (1..super::pci::SLOTS)
+            .filter(|&sl| !slots.is_used(0, sl))
+            .count();
+        let n = wants_slot.len();
+        let mut bridges = 0usize;
+        if n > free0 && !q35 {
+            while free0 - bridges + 31 * bridges < n {
+                bridges += 1;
+                if bridges >= free0 {
+                    break;
+                }
+            }
+        }
+        for b in 1..=bridges {
+            let s = slots.take_next().ok_or_else(|| {
+                EmitError::new(
+                    "controller pci",
+                    "unsupported",
+                    "no PCI slot left for a pci-bridge",
+                )
+            })?;
+            self.bridges.push((b as u32, s));
+        }
+        slots.add_bridge_buses(bridges as u32);
+        for (key, what) in wants_slot {
+            let s = slots.take_next().ok_or_else(|| {
+                EmitError::new(what, "unsupported", "no free PCI slot is left")
+                    .hint("give devices explicit addresses, or use fewer PCI devices")
+            })?;
+            if let Some(k) = key {
+                self.pci.insert(k, s);
+            }
         }
         Ok(())
     }
@@ -855,6 +887,16 @@ impl<'a> B<'a> {
     /// Controllers: USB, then SCSI, then SATA, each group in libvirt's list order
     /// (`qemuBuildControllersCommandLine`).
     fn controllers(&mut self) -> Result<(), EmitError> {
+        for (b, slot) in self.bridges.clone() {
+            self.device(
+                Props::new()
+                    .s("driver", "pci-bridge")
+                    .n("chassis_nr", u64::from(b))
+                    .s("id", format!("pci.{b}"))
+                    .s("bus", self.root_bus)
+                    .s("addr", slot.addr()),
+            );
+        }
         let ctrls = self.ctrls.clone();
         for c in ctrls.iter().filter(|c| c.kind == ControllerType::Usb) {
             let model = match c.other_model() {

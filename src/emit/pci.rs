@@ -30,8 +30,11 @@ impl Slot {
 #[derive(Debug, Clone, Default)]
 pub struct PciSlots {
     used: HashSet<(u32, u32)>,
-    /// Lowest slot that may still be free: allocation never scans slots it already filled.
-    cursor: u32,
+    /// Next (bus, slot) that may still be free: allocation never scans slots it already
+    /// filled.
+    cursor: (u32, u32),
+    /// pci-bridge buses 1..=bridges, whose slots 1..31 follow the root bus's.
+    bridges: u32,
 }
 
 /// Slots per PCI bus.
@@ -42,7 +45,7 @@ impl PciSlots {
     pub fn new() -> Self {
         let mut s = PciSlots::default();
         s.reserve(0, 0);
-        s.cursor = 1;
+        s.cursor = (0, 1);
         s
     }
 
@@ -56,21 +59,33 @@ impl PciSlots {
         self.used.contains(&(bus, slot))
     }
 
-    /// The next free slot of bus 0, reserved; `None` when the bus is full.
+    /// Offer the slots of `n` pci-bridge buses after the root bus's.
+    pub fn add_bridge_buses(&mut self, n: u32) {
+        self.bridges = n;
+    }
+
+    /// The next free slot (root bus first, then each bridge), reserved; `None` when every
+    /// bus is full.
     pub fn take_next(&mut self) -> Option<Slot> {
-        while self.cursor < SLOTS {
-            let s = self.cursor;
-            self.cursor += 1;
-            if !self.is_used(0, s) {
-                self.reserve(0, s);
+        loop {
+            let (bus, slot) = self.cursor;
+            if slot >= SLOTS {
+                if bus >= self.bridges {
+                    return None;
+                }
+                self.cursor = (bus + 1, 1);
+                continue;
+            }
+            self.cursor = (bus, slot + 1);
+            if !self.is_used(bus, slot) {
+                self.reserve(bus, slot);
                 return Some(Slot {
-                    bus: 0,
-                    slot: s,
+                    bus,
+                    slot,
                     function: 0,
                 });
             }
         }
-        None
     }
 }
 
@@ -85,6 +100,18 @@ mod tests {
         p.reserve(0, 3);
         assert_eq!(p.take_next().unwrap().slot, 2);
         assert_eq!(p.take_next().unwrap().slot, 4);
+    }
+
+    #[test]
+    fn bridge_buses_follow_the_full_root_bus_from_slot_1() {
+        let mut p = PciSlots::new();
+        for _ in 1..SLOTS {
+            p.take_next().unwrap();
+        }
+        assert_eq!(p.take_next(), None);
+        p.add_bridge_buses(1);
+        let s = p.take_next().unwrap();
+        assert_eq!((s.bus, s.slot), (1, 1));
     }
 
     #[test]
