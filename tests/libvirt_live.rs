@@ -166,6 +166,20 @@ fn generate(rng: &mut Rng, n: usize) -> Generated {
         if rng.chance(20) {
             drv.push_str(" discard='unmap'");
         }
+        if rng.chance(20) {
+            let _ = write!(
+                drv,
+                " error_policy='{}'",
+                rng.pick(&["stop", "report", "ignore", "enospace"])
+            );
+            if rng.chance(50) {
+                let _ = write!(
+                    drv,
+                    " rerror_policy='{}'",
+                    rng.pick(&["stop", "report", "ignore"])
+                );
+            }
+        }
         if !drv.is_empty() {
             let _ = writeln!(devices, "      <driver name='qemu'{drv}/>");
         }
@@ -193,6 +207,11 @@ fn generate(rng: &mut Rng, n: usize) -> Generated {
         }
         if device == "disk" && rng.chance(20) {
             devices.push_str("      <readonly/>\n");
+        }
+        if !lun && rng.chance(15) {
+            devices.push_str(
+                "      <blockio logical_block_size='4096' physical_block_size='4096'/>\n",
+            );
         }
         if rng.chance(15) {
             devices.push_str("      <shareable/>\n");

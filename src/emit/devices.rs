@@ -1234,6 +1234,19 @@ impl<'a> B<'a> {
         }
         p = p.s("id", alias.clone());
         p = p.on("bootindex", boot.map(u64::from));
+        // <blockio> and <geometry> are kept verbatim in the model; their numbers go on the
+        // device as libvirt writes them.
+        let child = |name: &str| {
+            disk.extra.children.iter().find_map(|n| match n {
+                crate::xml::Node::Element(e) if e.name == name => Some(e),
+                _ => None,
+            })
+        };
+        let num = |e: Option<&Element>, k: &str| e.and_then(|e| e.attr(k)?.parse::<u64>().ok());
+        let blockio = child("blockio");
+        p = p
+            .on("logical_block_size", num(blockio, "logical_block_size"))
+            .on("physical_block_size", num(blockio, "physical_block_size"));
         if device == DiskDevice::Lun
             && caps.version >= QemuVersion::MIGRATE_PR
             && disk
@@ -1273,9 +1286,49 @@ impl<'a> B<'a> {
                 p = p.s("write-cache", if wc { "on" } else { "off" });
             }
         }
+        let geometry = child("geometry");
+        if geometry.and_then(|g| g.attr("trans")).is_some() && bus != DiskBus::Ide {
+            return Err(EmitError::new(
+                path,
+                "unsupported",
+                format!("CHS translation mode can only be set for 'ide' bus not '{bus}'"),
+            )
+            .hint("drop trans= from <geometry>, or put the disk on bus='ide'"));
+        }
+        p = p
+            .on("cyls", num(geometry, "cyls"))
+            .on("heads", num(geometry, "heads"))
+            .on("secs", num(geometry, "secs"))
+            .os(
+                "bios-chs-trans",
+                geometry.and_then(|g| g.attr("trans")).map(str::to_string),
+            );
         if let Some(s) = &disk.serial {
             p = p.s("serial", s.replace(' ', "\\ "));
         }
+        // Error policies (qemuBuildDiskGetErrorPolicy): the read policy defaults to the write
+        // policy, except that 'enospace' only exists for writes.
+        let attr = |k: &str| {
+            drv.and_then(|d| {
+                d.extra
+                    .attrs
+                    .iter()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, v)| v.clone())
+            })
+        };
+        let qemu_policy = |v: String| {
+            if v == "enospace" {
+                "enospc".to_string()
+            } else {
+                v
+            }
+        };
+        let werror = attr("error_policy");
+        let rerror = attr("rerror_policy").or_else(|| werror.clone().filter(|w| w != "enospace"));
+        p = p
+            .os("werror", werror.map(qemu_policy))
+            .os("rerror", rerror.map(qemu_policy));
         self.device(p);
         Ok(())
     }
