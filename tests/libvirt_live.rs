@@ -143,12 +143,19 @@ fn generate(rng: &mut Rng, n: usize) -> Generated {
         }
         let Some(idx) = name else { continue };
         let lun = device == "lun";
-        let block = lun || rng.chance(40);
-        let qcow2 = !lun && !block && device == "disk" && rng.chance(30);
+        let iscsi = device != "cdrom" && rng.chance(10);
+        let block = !iscsi && (lun || rng.chance(40));
+        let qcow2 = !lun && !block && !iscsi && device == "disk" && rng.chance(30);
         let _ = writeln!(
             devices,
             "    <disk type='{}' device='{device}'>",
-            if block { "block" } else { "file" }
+            if iscsi {
+                "network"
+            } else if block {
+                "block"
+            } else {
+                "file"
+            }
         );
         let mut drv = String::new();
         if qcow2 {
@@ -183,7 +190,14 @@ fn generate(rng: &mut Rng, n: usize) -> Generated {
         if !drv.is_empty() {
             let _ = writeln!(devices, "      <driver name='qemu'{drv}/>");
         }
-        if block {
+        if iscsi {
+            let _ = writeln!(
+                devices,
+                "      <source protocol='iscsi' name='iqn.2001-01.org.example:d{k}/{}'>\n        <host name='198.51.100.{}' port='3260'/>\n      </source>",
+                rng.below(3),
+                1 + rng.below(9)
+            );
+        } else if block {
             let _ = writeln!(devices, "      <source dev='/dev/fake/live{n}-{k}'/>");
         } else {
             let _ = writeln!(
@@ -229,6 +243,9 @@ fn generate(rng: &mut Rng, n: usize) -> Generated {
         if !lun && rng.chance(20) {
             devices.push_str("      <vendor>VEND</vendor>\n      <product>PROD 1</product>\n");
         }
+        if rng.chance(10) {
+            let _ = writeln!(devices, "      <alias name='ua-disk{k}'/>");
+        }
         if let Some((c, b, t, u)) = addr {
             let _ = writeln!(
                 devices,
@@ -241,9 +258,22 @@ fn generate(rng: &mut Rng, n: usize) -> Generated {
     // Disks on other buses: they share libvirt's disk list (grouped by bus, sorted by target),
     // so they move boot indexes and node names; virtio ones also take PCI slots.
     for k in 0..rng.below(3) {
-        let (prefix, bus, max) = *rng.pick(&[("vd", "virtio", 6u64), ("hd", "ide", 4u64)]);
+        let (prefix, bus, max) = *rng.pick(&[
+            ("vd", "virtio", 6u64),
+            ("hd", "ide", 4u64),
+            ("sd", "sata", 2u64),
+        ]);
         let idx = rng.below(max);
-        let name = format!("{prefix}{}", (b'a' + idx as u8) as char);
+        // SATA disks are sdy/sdz at explicit addresses on controller 0, so they never clash
+        // with the SCSI names (sda..sdx) and need no implicit SATA controller.
+        let name = if bus == "sata" {
+            format!("sd{}", (b'y' + idx as u8) as char)
+        } else {
+            format!("{prefix}{}", (b'a' + idx as u8) as char)
+        };
+        if bus == "sata" && !devices.contains("<controller type='sata'") {
+            devices.push_str("    <controller type='sata' index='0'/>\n");
+        }
         if devices.contains(&format!("dev='{name}'")) {
             continue;
         }
@@ -267,6 +297,12 @@ fn generate(rng: &mut Rng, n: usize) -> Generated {
             );
         }
         let _ = writeln!(devices, "      <target dev='{name}' bus='{bus}'/>");
+        if bus == "sata" {
+            let _ = writeln!(
+                devices,
+                "      <address type='drive' controller='0' bus='0' target='0' unit='{idx}'/>"
+            );
+        }
         if per_device_boot && rng.chance(30) {
             let _ = writeln!(devices, "      <boot order='{boot_order}'/>");
             boot_order += 1;
@@ -360,6 +396,9 @@ fn generate(rng: &mut Rng, n: usize) -> Generated {
         }
         if rng.chance(25) {
             devices.push_str("      <readonly/>\n");
+        }
+        if rng.chance(15) {
+            let _ = writeln!(devices, "      <alias name='ua-hostdev{k}'/>");
         }
         if per_device_boot && rng.chance(20) {
             let _ = writeln!(devices, "      <boot order='{boot_order}'/>");
