@@ -901,6 +901,8 @@ impl<'a> B<'a> {
         for c in ctrls.iter().filter(|c| c.kind == ControllerType::Usb) {
             let model = match c.other_model() {
                 Some("none") => continue,
+                // libvirt's default USB model: PIIX3's UHCI on i440fx, qemu-xhci on q35.
+                None if self.root_bus == "pcie.0" => "qemu-xhci",
                 None | Some("piix3-uhci") => "piix3-usb-uhci",
                 Some("piix4-uhci") => "piix4-usb-uhci",
                 Some("qemu-xhci") => "qemu-xhci",
