@@ -109,3 +109,16 @@ fn disks_are_numbered_per_bus_in_target_order_like_libvirts_disk_list() {
         "{devs:?}"
     );
 }
+
+#[test]
+fn ncr53c90_on_a_pc_machine_is_refused_with_libvirts_message() {
+    // libvirt 9.0: "ncr53c90 SCSI controller is not a built-in for this machine"
+    let xml = domain("<controller type='scsi' index='0' model='ncr53c90'/>");
+    match convert_str(&xml, &Options::default(), &FixedSg) {
+        Err(ConvertError::Emit(e)) => assert_eq!(
+            e.message,
+            "ncr53c90 SCSI controller is not a built-in for this machine"
+        ),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}

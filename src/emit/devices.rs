@@ -209,9 +209,19 @@ pub(super) fn build(
             def: None,
         });
     }
+    // Only some machines have the NCR 53C90 (ESP) built in (qemuDomainHasBuiltinESP).
+    let builtin_esp = arch.starts_with("sparc") || (arch == "m68k" && machine.contains("q800"));
     for c in &ctrls {
         if let Some(m) = c.model {
             check_scsi_model(c, m, caps)?;
+            if m == ControllerModel::Ncr53c90 && !builtin_esp {
+                return Err(EmitError::new(
+                    format!("controller scsi{}", c.idx),
+                    "unsupported",
+                    "ncr53c90 SCSI controller is not a built-in for this machine",
+                )
+                .hint("use am53c974 or dc390 (PCI ESP variants), or another SCSI model"));
+            }
         }
     }
 
