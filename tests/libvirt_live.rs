@@ -51,6 +51,7 @@ const MODELS: &[Option<&str>] = &[
     Some("lsisas1078"),
     Some("vmpvscsi"),
     Some("am53c974"),
+    Some("ibmvscsi"),
     Some("auto"),
     None,
 ];

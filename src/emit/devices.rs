@@ -225,11 +225,11 @@ pub(super) fn build(
         }
     }
 
-    let emulator = d
-        .devices
-        .emulator()
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("/usr/bin/qemu-system-{arch}"));
+    let emulator = d.devices.emulator().map(str::to_string).unwrap_or_else(|| {
+        // QEMU names its 32-bit x86 binary after i386, not i686.
+        let bin = if arch == "i686" { "i386" } else { arch };
+        format!("/usr/bin/qemu-system-{bin}")
+    });
     let run_dir = opts
         .run_dir
         .clone()
