@@ -8,7 +8,8 @@
 //!   (`sdX` index i → controller i/7, unit i%7; QEMU's narrow bus has 7 usable units);
 //! - a SCSI hostdev without `<address>` takes the first unit 0..6 on controller 0, 1, … that no
 //!   SCSI disk or hostdev uses and that the controller's model allows;
-//! - a SCSI controller index used by a disk or hostdev but not defined is added implicitly;
+//! - SCSI controllers 0..=the highest index a hostdev (then a disk) uses are added
+//!   implicitly when not defined;
 //!   without a model it gets the machine default (lsilogic on x86 and aarch64, ibmvscsi on
 //!   pSeries); controllers added for hostdevs copy the model of the controller of the last
 //!   hostdev seen.
@@ -16,7 +17,7 @@
 use crate::model::{
     ControllerModel, ControllerType, DeviceAddress, DiskBus, Domain, DriveAddress, HostdevType,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// Units per controller that automatic assignment uses with QEMU (`scsiBusMaxUnit`).
 pub const SCSI_NARROW_UNITS: u32 = 7;
@@ -140,17 +141,21 @@ pub struct ScsiLayout {
     pub placed: Vec<Placed>,
     /// Controller index → effective model, for defined and implicit SCSI controllers.
     pub controllers: BTreeMap<u32, ControllerModel>,
-    /// Indices of controllers that are added implicitly.
+    /// Indices of controllers that are added implicitly, in the order libvirt appends them
+    /// (hostdev-driven ones first, then disk-driven ones).
     pub implicit: Vec<u32>,
-    /// Every address in `placed`, for O(1) "is it used" checks.
-    used: std::collections::HashSet<(u32, u32, u32, u32)>,
 }
 
 impl ScsiLayout {
     /// Compute the layout. Disks whose names do not parse are left out (the validator reports
     /// them).
     pub fn of(domain: &Domain) -> ScsiLayout {
-        let default_model = default_scsi_model(domain);
+        ScsiLayout::with_default(domain, default_scsi_model(domain))
+    }
+
+    /// Compute the layout with a given model for controllers that have none. The emitter uses
+    /// this when the QEMU build lacks `lsi` and libvirt would fall back to virtio-scsi.
+    pub fn with_default(domain: &Domain, default_model: ControllerModel) -> ScsiLayout {
         let mut defined: BTreeMap<u32, Option<ControllerModel>> = BTreeMap::new();
         for (_, c) in domain.devices.controllers() {
             if c.kind == ControllerType::Scsi {
@@ -180,7 +185,7 @@ impl ScsiLayout {
                     (a.tuple(), Origin::FromName)
                 }
             };
-            layout.place(Placed {
+            layout.placed.push(Placed {
                 item: i,
                 hostdev: false,
                 addr,
@@ -192,106 +197,131 @@ impl ScsiLayout {
             .hostdevs()
             .filter(|(_, h)| h.kind == HostdevType::Scsi)
             .collect();
-        for (i, h) in &scsi_hostdevs {
-            if let Some(DeviceAddress::Drive(a, _)) = &h.address {
-                layout.place(Placed {
-                    item: *i,
-                    hostdev: true,
-                    addr: a.tuple(),
-                    origin: Origin::Explicit,
-                });
+        // Implicit controllers, as libvirt 9.0 adds them (pinned down against it by the live
+        // test and direct experiments):
+        //
+        // 1. While parsing, after each SCSI hostdev, controllers 0..=the highest index any
+        //    hostdev so far names are added. A hostdev without an address counts as
+        //    controller 0 here (its address is still all zeros). The model of the added
+        //    controllers is that of the controller of the hostdev that last raised the
+        //    highest index, when that controller exists and has a model (`auto` counts);
+        //    otherwise the model carried over, or none.
+        // 2. After post-parse placed every device (disks by name, hostdevs by the free-unit
+        //    search below), the missing indices up to the highest a disk uses are added
+        //    without a model; then the rule of step 1 runs once more over all hostdevs with
+        //    their final addresses (so a hostdev the search put on a new controller gets the
+        //    model of the last controller that raised the maximum).
+        //
+        // Models left unset resolve to the default (lsilogic on x86).
+        let mut ctrl: BTreeMap<u32, Option<ControllerModel>> = defined.clone();
+        let mut models: BTreeMap<u32, ControllerModel> =
+            defined.iter().map(|(k, v)| (*k, resolve(*v))).collect();
+        let mut hostdev_model: Option<ControllerModel> = None;
+        let mut max_hostdev_ctrl: Option<u32> = None;
+        for (_, h) in &scsi_hostdevs {
+            let c = match &h.address {
+                Some(DeviceAddress::Drive(a, _)) => a.tuple().0,
+                _ => 0,
+            };
+            if max_hostdev_ctrl.is_none_or(|m| c > m) {
+                max_hostdev_ctrl = Some(c);
+                if let Some(Some(m)) = ctrl.get(&c) {
+                    hostdev_model = Some(*m);
+                }
+                for idx in 0..=c {
+                    if let std::collections::btree_map::Entry::Vacant(e) = ctrl.entry(idx) {
+                        e.insert(hostdev_model);
+                        models.insert(idx, resolve(hostdev_model));
+                        layout.implicit.push(idx);
+                    }
+                }
             }
         }
-        // Used addresses only ever accumulate, so every slot before the last one taken stays
-        // used: each search resumes where the previous one stopped (linear overall).
+
+        // The free-unit search for hostdevs without an address, in document order. Explicit
+        // addresses are known before it runs. The first free address never moves backwards
+        // (addresses only get used), so the search resumes where the previous one stopped:
+        // linear in the number of hostdevs.
+        let mut used: HashSet<(u32, u32, u32, u32)> =
+            layout.placed.iter().map(|p| p.addr).collect();
+        for (_, h) in &scsi_hostdevs {
+            if let Some(DeviceAddress::Drive(a, _)) = &h.address {
+                used.insert(a.tuple());
+            }
+        }
         let mut cursor = (0u32, 0u32);
         for (i, h) in &scsi_hostdevs {
-            if h.address.is_some() {
-                continue;
-            }
-            let addr = layout.find_free_unit(&defined, resolve, &mut cursor);
-            layout.place(Placed {
+            let (addr, origin) = match &h.address {
+                Some(DeviceAddress::Drive(a, _)) => (a.tuple(), Origin::Explicit),
+                _ => {
+                    let a = loop {
+                        let (c, u) = cursor;
+                        let a = (c, 0, 0, u);
+                        let over_model = ctrl.get(&c).is_some_and(|m| {
+                            let model = resolve(*m);
+                            model.max_unit().is_some_and(|max| u > max)
+                                || model.reserved_unit() == Some(u)
+                        });
+                        if !over_model && !used.contains(&a) {
+                            break a;
+                        }
+                        cursor = if u + 1 < SCSI_NARROW_UNITS {
+                            (c, u + 1)
+                        } else {
+                            (c + 1, 0)
+                        };
+                    };
+                    used.insert(a);
+                    (a, Origin::Searched)
+                }
+            };
+            layout.placed.push(Placed {
                 item: *i,
                 hostdev: true,
                 addr,
-                origin: Origin::Searched,
+                origin,
             });
         }
 
-        // Implicit controllers for hostdevs: 0..=max hostdev controller, copying the model of
-        // the controller holding the last hostdev seen; for disks: each index used.
-        let mut hostdev_model: Option<Option<ControllerModel>> = None;
-        let mut max_hostdev_ctrl: Option<u32> = None;
-        let mut in_order: Vec<&Placed> = layout.placed.iter().filter(|p| p.hostdev).collect();
-        in_order.sort_by_key(|p| p.item);
-        for p in in_order {
-            max_hostdev_ctrl = Some(max_hostdev_ctrl.map_or(p.addr.0, |m| m.max(p.addr.0)));
-            if let Some(m) = defined.get(&p.addr.0) {
-                hostdev_model = Some(*m);
+        // After post-parse: disks first (no model), then hostdevs again, now with their final
+        // addresses, in one pass of the same rule as during parsing.
+        let mut add = |idx: u32,
+                       model: Option<ControllerModel>,
+                       ctrl: &mut BTreeMap<u32, Option<ControllerModel>>| {
+            if let std::collections::btree_map::Entry::Vacant(e) = ctrl.entry(idx) {
+                e.insert(model);
+                models.insert(idx, resolve(model));
+                layout.implicit.push(idx);
+            }
+        };
+        let max_disk = layout
+            .placed
+            .iter()
+            .filter(|p| !p.hostdev)
+            .map(|p| p.addr.0)
+            .max();
+        if let Some(max) = max_disk {
+            for idx in 0..=max {
+                add(idx, None, &mut ctrl);
             }
         }
-        let mut models: BTreeMap<u32, ControllerModel> =
-            defined.iter().map(|(k, v)| (*k, resolve(*v))).collect();
-        if let Some(max) = max_hostdev_ctrl {
-            for idx in 0..=max {
-                if let std::collections::btree_map::Entry::Vacant(e) = models.entry(idx) {
-                    e.insert(resolve(hostdev_model.flatten()));
-                    layout.implicit.push(idx);
+        let mut max_h: Option<u32> = None;
+        let mut model_h: Option<ControllerModel> = None;
+        for p in layout.placed.iter().filter(|p| p.hostdev) {
+            if max_h.is_none_or(|m| p.addr.0 > m) {
+                max_h = Some(p.addr.0);
+                if let Some(Some(m)) = ctrl.get(&p.addr.0) {
+                    model_h = Some(*m);
                 }
             }
         }
-        for p in layout.placed.iter().filter(|p| !p.hostdev) {
-            if let std::collections::btree_map::Entry::Vacant(e) = models.entry(p.addr.0) {
-                e.insert(default_model);
-                layout.implicit.push(p.addr.0);
+        if let Some(max) = max_h {
+            for idx in 0..=max {
+                add(idx, model_h, &mut ctrl);
             }
         }
-        layout.implicit.sort_unstable();
         layout.controllers = models;
         layout
-    }
-
-    fn place(&mut self, p: Placed) {
-        self.used.insert(p.addr);
-        self.placed.push(p);
-    }
-
-    fn is_used(
-        &self,
-        defined: &BTreeMap<u32, Option<ControllerModel>>,
-        resolve: impl Fn(Option<ControllerModel>) -> ControllerModel,
-        addr: (u32, u32, u32, u32),
-    ) -> bool {
-        if let Some(m) = defined.get(&addr.0) {
-            let model = resolve(*m);
-            if model.max_unit().is_some_and(|max| addr.3 > max)
-                || model.reserved_unit() == Some(addr.3)
-            {
-                return true;
-            }
-        }
-        self.used.contains(&addr)
-    }
-
-    fn find_free_unit(
-        &self,
-        defined: &BTreeMap<u32, Option<ControllerModel>>,
-        resolve: impl Fn(Option<ControllerModel>) -> ControllerModel + Copy,
-        cursor: &mut (u32, u32),
-    ) -> (u32, u32, u32, u32) {
-        let (mut controller, mut unit) = *cursor;
-        loop {
-            while unit < SCSI_NARROW_UNITS {
-                let a = (controller, 0, 0, unit);
-                if !self.is_used(defined, resolve, a) {
-                    *cursor = (controller, unit);
-                    return a;
-                }
-                unit += 1;
-            }
-            controller += 1;
-            unit = 0;
-        }
     }
 
     /// The effective model of a SCSI controller index, if the domain has (or will add) it.
@@ -421,7 +451,8 @@ mod tests {
         let layout = ScsiLayout::of(&domain_of(
             "<disk type='file'><source file='/a'/><target dev='sdh' bus='scsi'/></disk>",
         ));
-        assert_eq!(layout.implicit, vec![1]);
+        // libvirt adds every index up to the highest a disk uses.
+        assert_eq!(layout.implicit, vec![0, 1]);
         assert_eq!(layout.model_of(1), Some(ControllerModel::Lsilogic));
     }
 

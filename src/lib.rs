@@ -2,8 +2,9 @@
 //! with libvirt's SCSI rules (and some libvirt lacks), and formats it canonically.
 //!
 //! The pipeline: `XML --parse--> model --validate--> checked model --resolve(sysfs)-->
-//! resolved devices --emit--> QEMU argv | libvirt calls`. This release has the first two
-//! stages.
+//! resolved devices --emit--> QEMU argv | libvirt calls`. [`emit`] turns a validated domain
+//! into the QEMU command line libvirt would build; host SCSI LUs are looked up through
+//! [`emit::LuLookup`].
 //!
 //! ```
 //! let xml = "<domain type='qemu'><name>g</name><devices>\
@@ -19,6 +20,7 @@
 pub mod assign;
 pub mod codec;
 pub mod diag;
+pub mod emit;
 pub mod model;
 pub mod report;
 pub mod resolve;

@@ -77,11 +77,207 @@ enum Command {
         #[arg(value_name = "OUT")]
         out: PathBuf,
     },
+    /// Print the QEMU command line that starts a domain, as libvirt would build it. Exit 0 on
+    /// success, 1 when the domain is invalid or a host device cannot be resolved, 2 for usage
+    /// or I/O errors.
+    Convert {
+        #[command(flatten)]
+        conv: ConvertArgs,
+        /// Output layout: libvirt's `.args` shell layout, or a JSON array (emulator first).
+        #[arg(long, value_enum, default_value_t = OutFormat::Shell)]
+        format: OutFormat,
+        /// The domain XML; `-` reads standard input.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Compare every NAME.xml under DIR with the NAME.args beside it (the `--format shell`
+    /// output). Exit 1 on any drift or missing snapshot; `--update` writes them instead.
+    Snapshot {
+        #[command(flatten)]
+        conv: ConvertArgs,
+        /// Write NAME.args files instead of comparing.
+        #[arg(long)]
+        update: bool,
+        /// The directory holding the domain XML files.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum OutFormat {
+    /// libvirt's `.args` layout: one option and its value per line, shell-quoted.
+    Shell,
+    /// A JSON array of strings, the emulator first.
+    ArgvJson,
+}
+
+#[derive(clap::Args, Debug)]
+struct ConvertArgs {
+    /// The QEMU release to target (MAJOR.MINOR): selects JSON or legacy syntax and
+    /// version-dependent errors. See docs/qemu-versions.md.
+    #[arg(long, value_name = "X.Y", default_value_t = domxml::emit::QemuVersion::DEFAULT)]
+    qemu_version: domxml::emit::QemuVersion,
+    /// Root under which `sys/` is read to find the /dev/sgN of SCSI hostdevs.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    sysfs_root: PathBuf,
+    /// The domain's runtime directory (QMP socket, pr-helper socket); default /run/domxml/NAME.
+    #[arg(long, value_name = "DIR")]
+    run_dir: Option<PathBuf>,
+    /// Directory of secret files: an <auth> secret becomes `-object secret,file=DIR/NAME`
+    /// (NAME = the secret's uuid, else its usage).
+    #[arg(long, value_name = "DIR", default_value = "/etc/domxml/secrets")]
+    secrets_dir: PathBuf,
+    /// Fail when a secret file is missing.
+    #[arg(long)]
+    check_secrets: bool,
+    /// Treat the QEMU build as lacking a device (as libvirt's tests strip capabilities), e.g.
+    /// `--without lsi --without virtio-scsi`. Repeatable.
+    #[arg(long, value_name = "DEVICE")]
+    without: Vec<String>,
+}
+
+impl ConvertArgs {
+    fn options(&self) -> domxml::emit::Options {
+        let mut caps = domxml::emit::Caps::of(self.qemu_version);
+        caps.without = self.without.iter().cloned().collect();
+        domxml::emit::Options {
+            caps,
+            run_dir: self.run_dir.clone(),
+            secrets_dir: self.secrets_dir.clone(),
+            check_secrets: self.check_secrets,
+        }
+    }
+}
+
+/// Convert one document; on failure print why and return the exit code.
+fn convert_one(
+    name: &str,
+    bytes: &[u8],
+    conv: &ConvertArgs,
+    limits: Limits,
+) -> Result<domxml::emit::Converted, ExitCode> {
+    let lookup = domxml::emit::SysfsSg {
+        root: conv.sysfs_root.clone(),
+    };
+    match domxml::emit::convert_bytes(bytes, limits, &conv.options(), &lookup) {
+        Ok(c) => Ok(c),
+        Err(domxml::emit::ConvertError::Invalid(diags)) => {
+            let src = String::from_utf8_lossy(bytes);
+            eprint!(
+                "{}",
+                report::human(name, &src, &diags, std::io::stderr().is_terminal())
+            );
+            eprintln!("domxml: {name} is invalid; no command line was built");
+            Err(ExitCode::from(1))
+        }
+        Err(domxml::emit::ConvertError::Emit(e)) => {
+            eprintln!("domxml: {name}: {e}");
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+fn convert(file: &Path, conv: &ConvertArgs, format: OutFormat, limits: Limits) -> ExitCode {
+    let bytes = match read_input(file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("domxml: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let name = display_name(file);
+    let c = match convert_one(&name, &bytes, conv, limits) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    for n in &c.notes {
+        eprintln!("domxml: note: {n}");
+    }
+    let text = match format {
+        OutFormat::Shell => domxml::emit::to_shell(&c.args),
+        OutFormat::ArgvJson => domxml::emit::to_argv_json(&c.args),
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    ExitCode::SUCCESS
+}
+
+fn snapshot(dir: &Path, conv: &ConvertArgs, update: bool, limits: Limits) -> ExitCode {
+    let mut xmls: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+            .collect(),
+        Err(e) => {
+            eprintln!("domxml: cannot read directory {}: {e}", dir.display());
+            return ExitCode::from(2);
+        }
+    };
+    xmls.sort();
+    let (mut ok, mut drift, mut missing, mut failed) = (0usize, 0usize, 0usize, 0usize);
+    for xml in &xmls {
+        let name = display_name(xml);
+        let bytes = match std::fs::read(xml) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("domxml: cannot read {name}: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let text = match convert_one(&name, &bytes, conv, limits) {
+            Ok(c) => domxml::emit::to_shell(&c.args),
+            Err(_) => {
+                failed += 1;
+                continue;
+            }
+        };
+        let args_path = xml.with_extension("args");
+        if update {
+            if let Err(e) = std::fs::write(&args_path, text.as_bytes()) {
+                eprintln!("domxml: cannot write {}: {e}", args_path.display());
+                return ExitCode::from(2);
+            }
+            ok += 1;
+            continue;
+        }
+        match std::fs::read_to_string(&args_path) {
+            Ok(old) if old == text => ok += 1,
+            Ok(old) => {
+                drift += 1;
+                println!(
+                    "--- {} (stored)\n+++ {name} (converted now)",
+                    args_path.display()
+                );
+                print!("{}", domxml::emit::snapshot::line_diff(&old, &text));
+            }
+            Err(_) => {
+                missing += 1;
+                println!(
+                    "missing snapshot {} (run `domxml snapshot --update {}`)",
+                    args_path.display(),
+                    dir.display()
+                );
+            }
+        }
+    }
+    if update {
+        println!("wrote {ok} snapshot(s); {failed} domain(s) failed to convert");
+    } else {
+        println!(
+            "{ok} of {} snapshot(s) match; {drift} drifted, {missing} missing, {failed} failed to convert",
+            xmls.len()
+        );
+    }
+    if drift + missing + failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn read_input(path: &Path) -> Result<Vec<u8>, String> {
@@ -385,6 +581,8 @@ fn main() -> ExitCode {
             file,
         } => resolve(&sysfs_root, format, &file, limits),
         Command::SysfsSnapshot { root, out } => sysfs_snapshot(&root, &out),
+        Command::Convert { conv, format, file } => convert(&file, &conv, format, limits),
+        Command::Snapshot { conv, update, dir } => snapshot(&dir, &conv, update, limits),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "domxml", &mut std::io::stdout());
             ExitCode::SUCCESS

@@ -51,6 +51,10 @@ pub struct TreeError {
 pub(crate) struct LineIndex<'a> {
     src: &'a str,
     starts: Vec<usize>,
+    /// The last position computed (line, offset, column): positions are asked for mostly in
+    /// document order, so columns are counted on from there rather than from the line start,
+    /// which keeps a long single-line document linear.
+    last: std::cell::Cell<(usize, usize, usize)>,
 }
 
 impl<'a> LineIndex<'a> {
@@ -61,7 +65,11 @@ impl<'a> LineIndex<'a> {
                 starts.push(i + 1);
             }
         }
-        LineIndex { src, starts }
+        LineIndex {
+            src,
+            starts,
+            last: std::cell::Cell::new((0, 0, 1)),
+        }
     }
 
     pub(crate) fn pos(&self, offset: usize) -> Pos {
@@ -75,7 +83,13 @@ impl<'a> LineIndex<'a> {
         while !self.src.is_char_boundary(end) {
             end -= 1;
         }
-        let column = self.src[start..end].chars().count() + 1;
+        let (last_line, last_end, last_col) = self.last.get();
+        let column = if last_line == line && last_end <= end && last_end >= start {
+            last_col + self.src[last_end..end].chars().count()
+        } else {
+            self.src[start..end].chars().count() + 1
+        };
+        self.last.set((line, end, column));
         Pos {
             line: line as u32 + 1,
             column: column as u32,

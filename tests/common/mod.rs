@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The crate root.
@@ -64,4 +66,206 @@ pub fn name(p: &Path) -> String {
     p.file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+// ---- argv comparison ----
+// Comparing QEMU command lines the way the conformance and live tests need: the in-scope
+// devices of an argv, each with the backend chain it points at folded in, so that node names
+// and key order do not matter.
+
+/// SCSI controllers, SCSI devices, vhost-scsi and VFIO: what this comparison covers.
+pub fn in_scope(driver: &str) -> bool {
+    matches!(
+        driver,
+        "scsi-hd"
+            | "scsi-cd"
+            | "scsi-block"
+            | "scsi-generic"
+            | "lsi"
+            | "mptsas1068"
+            | "megasas"
+            | "pvscsi"
+            | "spapr-vscsi"
+            | "am53c974"
+            | "dc390"
+            | "dc-390"
+            | "vfio-pci"
+    ) || driver.starts_with("virtio-scsi")
+        || driver.starts_with("vhost-scsi")
+}
+
+/// Legacy `key=value` list (`,,` is a literal comma); the first bare word is `lead`.
+pub fn keyval(s: &str, lead: &str) -> Map<String, Value> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ',' {
+            if chars.peek() == Some(&',') {
+                chars.next();
+                cur.push(',');
+            } else {
+                parts.push(std::mem::take(&mut cur));
+            }
+        } else {
+            cur.push(c);
+        }
+    }
+    parts.push(cur);
+    let mut m = Map::new();
+    for (i, p) in parts.into_iter().enumerate() {
+        match p.split_once('=') {
+            Some((k, v)) => {
+                m.insert(k.to_string(), Value::String(v.to_string()));
+            }
+            None if i == 0 => {
+                m.insert(lead.to_string(), Value::String(p));
+            }
+            None => {
+                m.insert(p, Value::String("on".into()));
+            }
+        }
+    }
+    m
+}
+
+pub fn props(v: &str, lead: &str) -> Map<String, Value> {
+    if v.starts_with('{') {
+        match serde_json::from_str(v) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        }
+    } else {
+        keyval(v, lead)
+    }
+}
+
+/// The in-scope devices of an argv, each with its backend chain folded in under `drive`,
+/// keyed by id.
+pub fn devices(argv: &[String]) -> BTreeMap<String, Map<String, Value>> {
+    devices_with(argv, |_| false)
+}
+
+/// Also compare virtio-blk and IDE/SATA disks (the live test does).
+pub fn also_disks(driver: &str) -> bool {
+    driver.starts_with("virtio-blk") || driver.starts_with("ide-")
+}
+
+/// [`devices`], with more drivers in scope.
+pub fn devices_with(
+    argv: &[String],
+    extra: fn(&str) -> bool,
+) -> BTreeMap<String, Map<String, Value>> {
+    let mut nodes: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    let mut devs = Vec::new();
+    let mut i = 0;
+    while i + 1 < argv.len() {
+        let (opt, val) = (&argv[i], &argv[i + 1]);
+        match opt.as_str() {
+            "-blockdev" => {
+                let m = props(val, "driver");
+                if let Some(Value::String(n)) = m.get("node-name") {
+                    nodes.insert(n.clone(), m.clone());
+                }
+                i += 2;
+            }
+            "-drive" => {
+                let m = props(val, "file");
+                if let Some(Value::String(n)) = m.get("id") {
+                    nodes.insert(n.clone(), m.clone());
+                }
+                i += 2;
+            }
+            "-device" => {
+                devs.push(props(val, "driver"));
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+    let chain = |name: &str| -> Value {
+        let mut node = nodes.get(name).cloned().unwrap_or_default();
+        node.remove("node-name");
+        node.remove("id");
+        // Follow a format layer to its storage; a raw format layer with nothing else folds
+        // into the storage node.
+        if let Some(Value::String(child)) = node.get("file").cloned() {
+            if let Some(mut c) = nodes.get(&child).cloned() {
+                c.remove("node-name");
+                // A raw format layer is folded into its storage node: the storage then carries
+                // the format layer's read-only and discard, and loses the auto-read-only and
+                // discard libvirt puts on storage nodes that sit under a format layer.
+                let raw_only = node.get("driver") == Some(&Value::String("raw".into()))
+                    && node.keys().all(|k| {
+                        matches!(
+                            k.as_str(),
+                            "driver" | "file" | "read-only" | "discard" | "cache"
+                        )
+                    });
+                if raw_only {
+                    c.remove("auto-read-only");
+                    c.remove("discard");
+                    for k in ["read-only", "discard", "cache"] {
+                        if let Some(v) = node.get(k).cloned() {
+                            c.insert(k.into(), v);
+                        }
+                    }
+                    return Value::Object(c);
+                }
+                node.insert("file".into(), Value::Object(c));
+            }
+        }
+        Value::Object(node)
+    };
+    let mut out = BTreeMap::new();
+    for mut d in devs {
+        let Some(Value::String(driver)) = d.get("driver").cloned() else {
+            continue;
+        };
+        // virtio-blk counts when it is SCSI passthrough (device='lun').
+        let lun_blk = driver.starts_with("virtio-blk") && d.contains_key("scsi");
+        if !(in_scope(&driver) || lun_blk || extra(&driver)) {
+            continue;
+        }
+        if let Some(Value::String(n)) = d.get("drive").cloned() {
+            d.insert("drive".into(), chain(&n));
+        }
+        if driver.starts_with("vhost-scsi") {
+            // Deliberate: see docs/deviations.md (QEMU opens /dev/vhost-scsi itself).
+            d.remove("vhostfd");
+        }
+        let id = d
+            .get("id")
+            .and_then(|v| v.as_str())
+            .unwrap_or("?")
+            .to_string();
+        out.insert(id, d);
+    }
+    out
+}
+
+/// The differences between libvirt's devices and ours, one line each; empty when they match.
+pub fn diff(
+    theirs: &BTreeMap<String, Map<String, Value>>,
+    ours: &BTreeMap<String, Map<String, Value>>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (id, t) in theirs {
+        match ours.get(id) {
+            None => problems.push(format!(
+                "missing device {id}: libvirt has {}",
+                Value::Object(t.clone())
+            )),
+            Some(o) if o != t => problems.push(format!(
+                "device {id} differs:\n      libvirt {}\n      domxml  {}",
+                Value::Object(t.clone()),
+                Value::Object(o.clone())
+            )),
+            _ => {}
+        }
+    }
+    for (id, o) in ours.iter().filter(|(id, _)| !theirs.contains_key(*id)) {
+        problems.push(format!("extra device {id}: {}", Value::Object(o.clone())));
+    }
+    problems
 }

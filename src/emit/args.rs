@@ -1,0 +1,259 @@
+//! The argv builder: every argument goes in through a typed method that escapes as it goes,
+//! so a built [`QemuArgs`] is always a valid QEMU command line whatever paths or names the
+//! XML held.
+
+use std::fmt;
+
+/// A property value. Kept typed so one property list can be written both as JSON (numbers and
+/// booleans unquoted, as libvirt writes them) and as legacy `key=value` (booleans `on`/`off`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Val {
+    /// A string.
+    Str(String),
+    /// An unsigned number.
+    Num(u64),
+    /// A boolean.
+    Bool(bool),
+    /// A nested object (JSON only, e.g. the `cache` of a `-blockdev`).
+    Obj(Props),
+}
+
+/// An ordered property list. Order is libvirt's emission order, which makes our output read
+/// the same as libvirt's `.args` files.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Props(pub Vec<(String, Val)>);
+
+impl Props {
+    /// An empty list.
+    pub fn new() -> Self {
+        Props(Vec::new())
+    }
+
+    /// Append a string property.
+    pub fn s(mut self, k: &str, v: impl Into<String>) -> Self {
+        self.0.push((k.to_string(), Val::Str(v.into())));
+        self
+    }
+
+    /// Append a string property when present.
+    pub fn os(self, k: &str, v: Option<impl Into<String>>) -> Self {
+        match v {
+            Some(v) => self.s(k, v),
+            None => self,
+        }
+    }
+
+    /// Append a number.
+    pub fn n(mut self, k: &str, v: u64) -> Self {
+        self.0.push((k.to_string(), Val::Num(v)));
+        self
+    }
+
+    /// Append a number when present.
+    pub fn on(self, k: &str, v: Option<u64>) -> Self {
+        match v {
+            Some(v) => self.n(k, v),
+            None => self,
+        }
+    }
+
+    /// Append a boolean.
+    pub fn b(mut self, k: &str, v: bool) -> Self {
+        self.0.push((k.to_string(), Val::Bool(v)));
+        self
+    }
+
+    /// Append a nested object.
+    pub fn obj(mut self, k: &str, v: Props) -> Self {
+        self.0.push((k.to_string(), Val::Obj(v)));
+        self
+    }
+
+    /// Append every property of another list.
+    pub fn extend(mut self, other: Props) -> Self {
+        self.0.extend(other.0);
+        self
+    }
+
+    /// The value of a key.
+    pub fn get(&self, k: &str) -> Option<&Val> {
+        self.0.iter().find(|(key, _)| key == k).map(|(_, v)| v)
+    }
+
+    /// Compact JSON in list order (`{"driver":"lsi","id":"scsi0"}`).
+    pub fn to_json(&self) -> String {
+        let mut out = String::from("{");
+        for (i, (k, v)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&json_string(k));
+            out.push(':');
+            match v {
+                Val::Str(s) => out.push_str(&json_string(s)),
+                Val::Num(n) => out.push_str(&n.to_string()),
+                Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+                Val::Obj(p) => out.push_str(&p.to_json()),
+            }
+        }
+        out.push('}');
+        out
+    }
+
+    /// Legacy QEMU keyval (`lsi,id=scsi0,bus=pci.0`): the value of `lead` (usually `driver`) is
+    /// written bare first; every value has `,` doubled so QEMU reads it back whole. Nested
+    /// objects are flattened with dotted keys (`cache.direct=on`).
+    pub fn to_keyval(&self, lead: Option<&str>) -> String {
+        let mut parts = Vec::new();
+        if let Some(l) = lead {
+            if let Some(Val::Str(s)) = self.get(l) {
+                parts.push(escape_keyval(s));
+            }
+        }
+        self.push_keyval("", lead, &mut parts);
+        parts.join(",")
+    }
+
+    fn push_keyval(&self, prefix: &str, lead: Option<&str>, parts: &mut Vec<String>) {
+        for (k, v) in &self.0 {
+            if prefix.is_empty() && Some(k.as_str()) == lead {
+                continue;
+            }
+            let key = format!("{prefix}{k}");
+            match v {
+                Val::Str(s) => parts.push(format!("{key}={}", escape_keyval(s))),
+                Val::Num(n) => parts.push(format!("{key}={n}")),
+                Val::Bool(b) => parts.push(format!("{key}={}", if *b { "on" } else { "off" })),
+                Val::Obj(p) => p.push_keyval(&format!("{key}."), None, parts),
+            }
+        }
+    }
+}
+
+/// A JSON string literal (serde_json's escaping).
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
+}
+
+/// Double every comma: QEMU's option parser reads `,,` as a literal comma inside a value.
+pub fn escape_keyval(s: &str) -> String {
+    s.replace(',', ",,")
+}
+
+/// A QEMU command line under construction: the emulator and its arguments, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QemuArgs {
+    argv: Vec<String>,
+    /// Index in `argv` where each line of the shell layout starts (an option and its value).
+    line_starts: Vec<usize>,
+}
+
+impl QemuArgs {
+    /// Start with the emulator binary.
+    pub fn new(emulator: impl Into<String>) -> Self {
+        QemuArgs {
+            argv: vec![emulator.into()],
+            line_starts: vec![0],
+        }
+    }
+
+    /// An option without a value (`-nodefaults`).
+    pub fn flag(&mut self, name: &str) {
+        self.line_starts.push(self.argv.len());
+        self.argv.push(name.to_string());
+    }
+
+    /// An option with a value that QEMU does not parse as keyval (`-uuid`, `-cpu qemu64`).
+    pub fn opt(&mut self, name: &str, value: impl Into<String>) {
+        self.line_starts.push(self.argv.len());
+        self.argv.push(name.to_string());
+        self.argv.push(value.into());
+    }
+
+    /// An option whose value is a keyval list, escaped (`-drive file=a,,b,if=none`).
+    pub fn keyval(&mut self, name: &str, props: &Props, lead: Option<&str>) {
+        self.opt(name, props.to_keyval(lead));
+    }
+
+    /// An option whose value is a JSON object (`-device '{"driver":…}'`).
+    pub fn json(&mut self, name: &str, props: &Props) {
+        self.opt(name, props.to_json());
+    }
+
+    /// The argv, emulator first.
+    pub fn argv(&self) -> &[String] {
+        &self.argv
+    }
+
+    /// The argv grouped as the shell layout prints it: the emulator, then each option with its
+    /// value.
+    pub fn lines(&self) -> Vec<&[String]> {
+        let mut out = Vec::with_capacity(self.line_starts.len());
+        for (i, &start) in self.line_starts.iter().enumerate() {
+            let end = self
+                .line_starts
+                .get(i + 1)
+                .copied()
+                .unwrap_or(self.argv.len());
+            out.push(&self.argv[start..end]);
+        }
+        out
+    }
+
+    /// Take the argv.
+    pub fn into_argv(self) -> Vec<String> {
+        self.argv
+    }
+}
+
+impl fmt::Display for QemuArgs {
+    /// One argument per line, unquoted: for reading and for plain-text snapshots.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for a in &self.argv {
+            writeln!(f, "{a}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyval_doubles_commas_in_values_only() {
+        let p = Props::new()
+            .s("driver", "scsi-hd")
+            .s("drive", "a,b")
+            .n("lun", 3)
+            .b("share-rw", true);
+        assert_eq!(
+            p.to_keyval(Some("driver")),
+            "scsi-hd,drive=a,,b,lun=3,share-rw=on"
+        );
+    }
+
+    #[test]
+    fn json_keeps_insertion_order_and_types() {
+        let p = Props::new()
+            .s("driver", "scsi-hd")
+            .n("wwn", 5764824127192592812)
+            .b("ro", false);
+        assert_eq!(
+            p.to_json(),
+            r#"{"driver":"scsi-hd","wwn":5764824127192592812,"ro":false}"#
+        );
+    }
+
+    #[test]
+    fn json_escapes_quotes_and_backslashes() {
+        let p = Props::new().s("filename", "/a\"b\\c");
+        assert_eq!(p.to_json(), r#"{"filename":"/a\"b\\c"}"#);
+    }
+
+    #[test]
+    fn nested_objects_flatten_with_dots_in_keyval() {
+        let p = Props::new().obj("cache", Props::new().b("direct", true));
+        assert_eq!(p.to_keyval(None), "cache.direct=on");
+    }
+}

@@ -1,0 +1,136 @@
+//! The two printed forms of a command line: libvirt's `.args` layout (shell) and a JSON array.
+
+use super::QemuArgs;
+
+/// Quote one word for a POSIX shell the way libvirt's `.args` files do: bare when it only has
+/// characters no shell treats specially, else in single quotes with each `'` written `'\''`.
+/// Pasting the result into `sh` yields exactly the original word, whatever it holds (`$(…)`,
+/// spaces, quotes, newlines).
+pub fn shell_quote(word: &str) -> String {
+    let safe = !word.is_empty()
+        && word.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'_' | b'@' | b'%' | b'+' | b'=' | b':' | b',' | b'.' | b'/' | b'-'
+                )
+        });
+    if safe {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// libvirt's `.args` layout: the emulator, then one option and its value per line, every line
+/// but the last ending in ` \`. Unlike libvirt's test files there are no environment lines: the
+/// command runs in the caller's environment.
+pub fn to_shell(args: &QemuArgs) -> String {
+    let lines: Vec<String> = args
+        .lines()
+        .into_iter()
+        .map(|words| {
+            words
+                .iter()
+                .map(|w| shell_quote(w))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let mut out = lines.join(" \\\n");
+    out.push('\n');
+    out
+}
+
+/// A JSON array of strings, the emulator first.
+pub fn to_argv_json(args: &QemuArgs) -> String {
+    serde_json::to_string_pretty(args.argv()).unwrap_or_else(|_| "[]".to_string()) + "\n"
+}
+
+/// Split a shell layout back into argv the way `sh` would for the words this module writes
+/// (bare words and single-quoted words, ` \`-newline continuations). Used by tests and by
+/// `domxml snapshot` to compare argv rather than bytes; not a general shell parser.
+pub fn parse_shell(text: &str) -> Result<Vec<String>, String> {
+    let mut argv = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(ch) => cur.push(ch),
+                        None => return Err("unterminated single quote".into()),
+                    }
+                }
+            }
+            '\\' => match chars.next() {
+                Some('\n') => {}
+                Some(ch) => {
+                    in_word = true;
+                    cur.push(ch);
+                }
+                None => return Err("trailing backslash".into()),
+            },
+            ' ' | '\t' | '\n' => {
+                if in_word {
+                    argv.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            '"' | '$' | '`' | '(' | ')' | ';' | '&' | '|' | '<' | '>' | '*' | '?' => {
+                return Err(format!("unquoted shell metacharacter {c:?}"));
+            }
+            ch => {
+                in_word = true;
+                cur.push(ch);
+            }
+        }
+    }
+    if in_word {
+        argv.push(cur);
+    }
+    Ok(argv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_words_stay_bare_and_json_is_single_quoted() {
+        assert_eq!(shell_quote("-nodefaults"), "-nodefaults");
+        assert_eq!(
+            shell_quote("guest=a,debug-threads=on"),
+            "guest=a,debug-threads=on"
+        );
+        assert_eq!(shell_quote(r#"{"id":"x"}"#), r#"'{"id":"x"}'"#);
+    }
+
+    #[test]
+    fn single_quotes_are_closed_escaped_and_reopened() {
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+
+    #[test]
+    fn parse_shell_inverts_quoting_of_hostile_words() {
+        let words = [
+            "/usr/bin/q",
+            "a b",
+            "it's",
+            "$(rm -rf /)",
+            "x,,y",
+            "",
+            "\"q\"",
+        ];
+        let text = words
+            .iter()
+            .map(|w| shell_quote(w))
+            .collect::<Vec<_>>()
+            .join(" \\\n");
+        assert_eq!(parse_shell(&text).unwrap(), words);
+    }
+}
