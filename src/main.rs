@@ -162,9 +162,7 @@ fn convert_one(
     conv: &ConvertArgs,
     limits: Limits,
 ) -> Result<domxml::emit::Converted, ExitCode> {
-    let lookup = domxml::emit::SysfsSg {
-        root: conv.sysfs_root.clone(),
-    };
+    let lookup = domxml::emit::HostLookup::new(&conv.sysfs_root);
     match domxml::emit::convert_bytes(bytes, limits, &conv.options(), &lookup) {
         Ok(c) => Ok(c),
         Err(domxml::emit::ConvertError::Invalid(diags)) => {

@@ -1685,7 +1685,7 @@ impl<'a> B<'a> {
                         "the SCSI hostdev has no <adapter>",
                     )
                 })?;
-                let form = adapter
+                adapter
                     .form()
                     .map_err(|e| EmitError::new(path.clone(), "unsupported", e.message))?;
                 let a = src.scsi_address.as_ref().ok_or_else(|| {
@@ -1702,7 +1702,7 @@ impl<'a> B<'a> {
                 );
                 let sg = self
                     .lookup
-                    .sg_path(&form, bus, target, unit)
+                    .sg_path(adapter, bus, target, unit)
                     .map_err(|e| {
                         EmitError::new(
                             format!("{path} ({alias})"),

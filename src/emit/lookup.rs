@@ -1,10 +1,13 @@
 //! Host logical-unit lookup: which `/dev/sgN` serves a SCSI hostdev's host address.
 //!
-//! The emitter only needs this one answer from the host, so it asks through a trait: the real
-//! sysfs resolver (module `resolve`, written separately) implements it, tests use
-//! [`FixedSg`], and [`SysfsSg`] is a minimal reader of the one sysfs directory libvirt reads.
+//! The emitter only needs this one answer from the host, so it asks through a trait: the
+//! sysfs resolver ([`HostLookup`], every adapter form, scanning sysfs once on first use)
+//! implements it for `convert`, tests use [`FixedSg`], and [`SysfsSg`] reads only the one
+//! directory libvirt reads (for comparing with libvirt over a fake tree).
 
-use crate::model::AdapterForm;
+use crate::model::{Adapter, AdapterForm};
+use crate::resolve::{lookup_lu, resolve_adapter, Hctl, Index, SysfsRoot};
+use std::cell::OnceCell;
 use std::path::PathBuf;
 
 /// Finds the SCSI generic device node of a host LU.
@@ -13,11 +16,69 @@ pub trait LuLookup {
     /// what was looked at and what exists instead; the emitter prefixes the device.
     fn sg_path(
         &self,
-        adapter: &AdapterForm,
+        adapter: &Adapter,
         bus: u32,
         target: u32,
         unit: u64,
     ) -> Result<String, String>;
+}
+
+/// The real lookup: resolves any adapter form through the sysfs index. The index is built on
+/// the first hostdev, so a domain without SCSI hostdevs never reads the host.
+#[derive(Debug)]
+pub struct HostLookup {
+    root: PathBuf,
+    index: OnceCell<Result<Index, String>>,
+}
+
+impl HostLookup {
+    /// Look LUs up under `root` (a directory containing `sys/`; `/` on a real host).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        HostLookup {
+            root: root.into(),
+            index: OnceCell::new(),
+        }
+    }
+
+    fn index(&self) -> Result<&Index, String> {
+        self.index
+            .get_or_init(|| {
+                let root = SysfsRoot::at(&self.root).map_err(|e| e.to_string())?;
+                Index::scan(&root).map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+impl LuLookup for HostLookup {
+    fn sg_path(
+        &self,
+        adapter: &Adapter,
+        bus: u32,
+        target: u32,
+        unit: u64,
+    ) -> Result<String, String> {
+        let idx = self.index()?;
+        let host = resolve_adapter(idx, adapter).map_err(|e| e.to_string())?;
+        let lu = lookup_lu(
+            idx,
+            Hctl {
+                host: host.number,
+                bus,
+                target,
+                lun: unit,
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        match &lu.sg {
+            Some(sg) => Ok(format!("/dev/{sg}")),
+            None => Err(format!(
+                "LU {} has no SCSI generic device (is the sg driver loaded? try `modprobe sg`)",
+                lu.hctl
+            )),
+        }
+    }
 }
 
 /// Every LU is `/dev/sg0`: what libvirt's test suite mocks, so outputs compare with its
@@ -26,7 +87,7 @@ pub trait LuLookup {
 pub struct FixedSg;
 
 impl LuLookup for FixedSg {
-    fn sg_path(&self, _: &AdapterForm, _: u32, _: u32, _: u64) -> Result<String, String> {
+    fn sg_path(&self, _: &Adapter, _: u32, _: u32, _: u64) -> Result<String, String> {
         Ok("/dev/sg0".to_string())
     }
 }
@@ -43,12 +104,13 @@ pub struct SysfsSg {
 impl LuLookup for SysfsSg {
     fn sg_path(
         &self,
-        adapter: &AdapterForm,
+        adapter: &Adapter,
         bus: u32,
         target: u32,
         unit: u64,
     ) -> Result<String, String> {
-        let AdapterForm::HostNumber(host) = adapter else {
+        let form = adapter.form().map_err(|p| p.message)?;
+        let AdapterForm::HostNumber(host) = form else {
             return Err(
                 "this build resolves only adapters named 'scsi_hostN'; the PCI-parent and fc_host forms need the sysfs resolver"
                     .to_string(),
@@ -112,7 +174,7 @@ mod tests {
             root: t.path().to_path_buf(),
         };
         assert_eq!(
-            l.sg_path(&AdapterForm::HostNumber(2), 0, 3, 1),
+            l.sg_path(&named("scsi_host2"), 0, 3, 1),
             Ok("/dev/sg7".to_string())
         );
     }
@@ -128,8 +190,47 @@ mod tests {
         let l = SysfsSg {
             root: t.path().to_path_buf(),
         };
-        let e = l.sg_path(&AdapterForm::HostNumber(2), 0, 3, 1).unwrap_err();
+        let e = l.sg_path(&named("scsi_host2"), 0, 3, 1).unwrap_err();
         assert!(e.contains("2:0:3:1/scsi_generic"), "{e}");
         assert!(e.contains("host 2 has LUs 2:0:0:0"), "{e}");
+    }
+
+    fn named(n: &str) -> Adapter {
+        Adapter {
+            name: Some(n.to_string()),
+            ..Default::default()
+        }
+    }
+
+    fn q35() -> HostLookup {
+        HostLookup::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sysfs/q35"))
+    }
+
+    #[test]
+    fn host_lookup_resolves_the_flat_form_behind_a_root_port() {
+        // q35 capture: virtio-scsi at 0000:01:00.0 behind root port 0000:00:1c.0 is host6;
+        // the guest reported 6:0:3:5 as sg2.
+        let flat = Adapter {
+            parent: Some("pci_0000_01_00_0".into()),
+            unique_id: Some("0".into()),
+            ..Default::default()
+        };
+        assert_eq!(q35().sg_path(&flat, 0, 3, 5), Ok("/dev/sg2".to_string()));
+    }
+
+    #[test]
+    fn host_lookup_refuses_the_root_ports_address_and_says_why() {
+        let port = Adapter {
+            parent: Some("pci_0000_00_1c_0".into()),
+            ..Default::default()
+        };
+        let e = q35().sg_path(&port, 0, 3, 5).unwrap_err();
+        assert!(e.contains("0000:01:00.0"), "{e}");
+    }
+
+    #[test]
+    fn host_lookup_names_the_missing_lu() {
+        let e = q35().sg_path(&named("scsi_host6"), 0, 9, 9).unwrap_err();
+        assert!(e.contains("6:0:9:9"), "{e}");
     }
 }

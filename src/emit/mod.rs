@@ -26,7 +26,7 @@ pub mod snapshot;
 
 pub use args::{escape_keyval, Props, QemuArgs, Val};
 pub use caps::{Caps, QemuVersion};
-pub use lookup::{FixedSg, LuLookup, SysfsSg};
+pub use lookup::{FixedSg, HostLookup, LuLookup, SysfsSg};
 pub use shell::{parse_shell, shell_quote, to_argv_json, to_shell};
 
 use crate::diag::Diagnostic;
