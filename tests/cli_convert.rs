@@ -72,14 +72,23 @@ fn convert_of_a_missing_file_exits_2() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// A minimal sysfs of the shape the kernel gives: host `hostN` in `class/scsi_host`, and each
+/// LU in `bus/scsi/devices` with its `scsi_generic/sgN`.
+fn fake_sysfs(root: &std::path::Path, host: u32, lus: &[(&str, &str)]) {
+    std::fs::create_dir_all(root.join(format!("sys/class/scsi_host/host{host}"))).unwrap();
+    std::fs::create_dir_all(root.join("sys/class/scsi_generic")).unwrap();
+    for (hbtl, sg) in lus {
+        std::fs::create_dir_all(
+            root.join(format!("sys/bus/scsi/devices/{hbtl}/scsi_generic/{sg}")),
+        )
+        .unwrap();
+    }
+}
+
 #[test]
 fn unresolvable_hostdev_exits_1_naming_the_device_and_the_sysfs_path() {
     let t = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(
-        t.path()
-            .join("sys/bus/scsi/devices/2:0:0:0/scsi_generic/sg4"),
-    )
-    .unwrap();
+    fake_sysfs(t.path(), 2, &[("2:0:0:0", "sg4")]);
     let o = domxml(&[
         "convert",
         "--sysfs-root",
@@ -89,20 +98,17 @@ fn unresolvable_hostdev_exits_1_naming_the_device_and_the_sysfs_path() {
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
     assert!(e.contains("/domain/devices/hostdev[1]"), "{e}");
-    assert!(e.contains("2:0:3:1/scsi_generic"), "{e}");
-    assert!(e.contains("host 2 has LUs 2:0:0:0"), "{e}");
+    assert!(e.contains("sys/bus/scsi/devices/2:0:3:1"), "{e}");
+    assert!(
+        e.contains("2:0:0:0"),
+        "the LUs that do exist are named: {e}"
+    );
 }
 
 #[test]
 fn hostdevs_resolve_through_the_given_sysfs_root() {
     let t = tempfile::tempdir().unwrap();
-    for (hbtl, sg) in [("2:0:3:1", "sg7"), ("2:0:3:2", "sg8")] {
-        std::fs::create_dir_all(
-            t.path()
-                .join(format!("sys/bus/scsi/devices/{hbtl}/scsi_generic/{sg}")),
-        )
-        .unwrap();
-    }
+    fake_sysfs(t.path(), 2, &[("2:0:3:1", "sg7"), ("2:0:3:2", "sg8")]);
     let o = domxml(&[
         "convert",
         "--sysfs-root",
@@ -124,9 +130,7 @@ fn hostdevs_resolve_through_the_given_sysfs_root() {
 #[test]
 fn secrets_are_files_and_check_secrets_names_the_missing_one() {
     let t = tempfile::tempdir().unwrap();
-    let sys = t.path().join("sys/bus/scsi/devices");
-    std::fs::create_dir_all(sys.join("2:0:3:1/scsi_generic/sg1")).unwrap();
-    std::fs::create_dir_all(sys.join("2:0:3:2/scsi_generic/sg2")).unwrap();
+    fake_sysfs(t.path(), 2, &[("2:0:3:1", "sg1"), ("2:0:3:2", "sg2")]);
     let secrets = t.path().join("secrets");
     std::fs::create_dir(&secrets).unwrap();
     let base = [
@@ -227,4 +231,50 @@ fn snapshot_with_another_qemu_version_drifts() {
     let o = domxml(&["snapshot", "--qemu-version", "4.0", dir]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stdout).contains("+-drive file="));
+}
+
+#[test]
+fn convert_resolves_every_hostdev_adapter_form_through_sysfs() {
+    // The q35 capture's own answers: hostdev[1..4] are 6:0:0:0 (sg1), 6:0:3:5 (sg2, by the flat
+    // form behind the root port), 2:0:0:0 (sg0, by parentaddr) and 8:2:1:0 (sg4, flat form
+    // without unique_id).
+    let root = env!("CARGO_MANIFEST_DIR");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_domxml"))
+        .args(["convert", "--format", "argv-json", "--sysfs-root"])
+        .arg(format!("{root}/fixtures/sysfs/q35"))
+        .arg(format!("{root}/fixtures/resolve/q35-hostdevs.xml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let argv: Vec<String> = serde_json::from_slice(&o.stdout).unwrap();
+    let sgs: Vec<String> = argv
+        .iter()
+        .filter(|a| a.contains("\"host_device\"") && a.contains("-backend"))
+        .map(|a| {
+            serde_json::from_str::<serde_json::Value>(a).unwrap()["filename"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(sgs, ["/dev/sg1", "/dev/sg2", "/dev/sg0", "/dev/sg4"]);
+}
+
+#[test]
+fn convert_refuses_whole_host_passthrough_rather_than_drop_its_lus() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_domxml"))
+        .args(["convert", "--sysfs-root"])
+        .arg(format!("{root}/fixtures/sysfs/q35"))
+        .arg(format!("{root}/fixtures/resolve/q35-every-form.xml"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("whole-host passthrough"));
 }

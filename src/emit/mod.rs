@@ -141,7 +141,29 @@ pub fn convert(
     opts: &Options,
     lookup: &dyn LuLookup,
 ) -> Result<Converted, EmitError> {
+    refuse_whole_host_passthrough(domain)?;
     devices::build(domain, opts, lookup)
+}
+
+/// Whole-host passthrough (`<controller><source><adapter>`) means one guest device per LU of
+/// the host adapter. Until the emitter creates those devices, a command line with the bare
+/// controller would silently leave out every LU the user asked for, so it is refused.
+fn refuse_whole_host_passthrough(domain: &Domain) -> Result<(), EmitError> {
+    let paths = domain.devices.paths();
+    for (i, c) in domain.devices.controllers() {
+        if c.source.is_some() {
+            return Err(EmitError::new(
+                paths[i].clone(),
+                "unsupported",
+                format!(
+                    "whole-host passthrough (<source> in SCSI controller {}) is not emitted yet: the command line would lack every LU of the adapter",
+                    c.idx()
+                ),
+            )
+            .hint("`domxml resolve` lists the LUs it covers; meanwhile pass them as <hostdev type='scsi'> devices"));
+        }
+    }
+    Ok(())
 }
 
 /// Parse, validate and convert a document.
