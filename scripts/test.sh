@@ -34,5 +34,10 @@ cargo clippy --all-targets --all-features -- -D warnings
 echo "== cargo test"
 # CI=true keeps insta from writing snapshots: a missing or changed snapshot fails.
 cargo test --all-features
+echo "== real kernel and libvirt cross-checks"
+# Boots Debian's kernel under QEMU TCG (packages fetched with apt-get download) and compares
+# with libvirt's own lookups over the real captures; each skips with a message when what it
+# needs (QEMU, the packages, root, unshare) is missing.
+cargo test --all-features --test resolve --test libvirt_crosscheck -- --ignored
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
