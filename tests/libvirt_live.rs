@@ -8,7 +8,7 @@
 //!
 //! Skips when virsh, unshare or the embedded QEMU driver are unavailable. Tunables:
 //! `DOMXML_LIVE_CASES` (default 500), `DOMXML_LIVE_SEED` (replay), `DOMXML_LIVE_SECS` (time
-//! budget, default 900).
+//! budget, default 900), `DOMXML_LIVE_SHOW=N` (print the XML of case N).
 
 mod common;
 
