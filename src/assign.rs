@@ -144,6 +144,10 @@ pub struct ScsiLayout {
     /// Indices of controllers that are added implicitly, in the order libvirt appends them
     /// (hostdev-driven ones first, then disk-driven ones).
     pub implicit: Vec<u32>,
+    /// How many of `implicit` libvirt adds while parsing (for hostdevs); the rest come after
+    /// post-parse. The QEMU driver's default devices (the USB controller) fall in between,
+    /// which decides PCI placement on q35.
+    pub implicit_at_parse: usize,
 }
 
 impl ScsiLayout {
@@ -237,6 +241,8 @@ impl ScsiLayout {
                 }
             }
         }
+
+        layout.implicit_at_parse = layout.implicit.len();
 
         // The free-unit search for hostdevs without an address, in document order. Explicit
         // addresses are known before it runs. The first free address never moves backwards

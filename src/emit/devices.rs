@@ -13,6 +13,25 @@ use crate::xml::Element;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+/// A PCI controller libvirt adds on q35.
+#[derive(Debug, Clone, Copy)]
+enum PcieCtrl {
+    /// `pcie-root-port` on pcie.0.
+    RootPort {
+        /// The `port` property.
+        port: u32,
+        /// Its place on pcie.0.
+        slot: Slot,
+        /// Function 0 of a slot holding several ports.
+        multi: bool,
+    },
+    /// `pcie-pci-bridge` on a root port.
+    Bridge {
+        /// Index of the root port it sits on.
+        parent: u32,
+    },
+}
+
 /// Which device a PCI slot was given to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Key {
@@ -112,6 +131,8 @@ struct B<'a> {
     pci: HashMap<Key, Slot>,
     /// pci-bridge controllers libvirt would add: (index, slot on the root bus).
     bridges: Vec<(u32, Slot)>,
+    /// q35 controllers libvirt would add, by index.
+    pcie_controllers: Vec<(u32, PcieCtrl)>,
     /// CCW device numbers (`fe.0.0002`) on s390x.
     ccw: HashMap<Key, String>,
     spapr: HashMap<Key, u64>,
@@ -185,8 +206,26 @@ pub(super) fn build(
         );
     }
     // Implicit controllers are appended (virDomainDefAddController), so they come after every
-    // defined one in PCI assignment: first the default USB controller (QEMU post-parse), then
-    // the SCSI controllers disks and hostdevs need (common post-parse).
+    // defined one in PCI assignment, in the order libvirt adds them: SCSI controllers for
+    // hostdevs (while parsing), the default USB controller (QEMU post-parse), then SCSI
+    // controllers for disks and searched hostdevs (domain post-parse). On q35 that order
+    // decides which root port each gets (checked against libvirt 9.0).
+    let scsi_implicit = |idx: u32| Ctrl {
+        key: Key::Scsi(idx),
+        kind: ControllerType::Scsi,
+        idx,
+        model: layout.model_of(idx),
+        def: None,
+    };
+    if default_model.is_none() {
+        if let Some(&idx) = layout.implicit.first() {
+            return Err(default_unavailable(idx));
+        }
+    }
+    let (at_parse, after) = layout.implicit.split_at(layout.implicit_at_parse);
+    for &idx in at_parse {
+        ctrls.push(scsi_implicit(idx));
+    }
     let x86 = matches!(arch, "x86_64" | "i686");
     if x86 && !ctrls.iter().any(|c| c.kind == ControllerType::Usb) {
         ctrls.push(Ctrl {
@@ -197,17 +236,8 @@ pub(super) fn build(
             def: None,
         });
     }
-    for &idx in &layout.implicit {
-        if default_model.is_none() {
-            return Err(default_unavailable(idx));
-        }
-        ctrls.push(Ctrl {
-            key: Key::Scsi(idx),
-            kind: ControllerType::Scsi,
-            idx,
-            model: layout.model_of(idx),
-            def: None,
-        });
+    for &idx in after {
+        ctrls.push(scsi_implicit(idx));
     }
     // Only some machines have the NCR 53C90 (ESP) built in (qemuDomainHasBuiltinESP).
     let builtin_esp = arch.starts_with("sparc") || (arch == "m68k" && machine.contains("q800"));
@@ -247,6 +277,7 @@ pub(super) fn build(
         pci: HashMap::new(),
         ccw: HashMap::new(),
         bridges: Vec::new(),
+        pcie_controllers: Vec::new(),
         spapr: HashMap::new(),
         boot: HashMap::new(),
         out: QemuArgs::new(emulator),
@@ -408,7 +439,14 @@ impl<'a> B<'a> {
         let video = others
             .iter()
             .find(|(_, e)| e.name == "video" && model_attr(e) != Some("none"));
-        if !q35 {
+        if q35 {
+            // The primary video card sits on pcie.0 slot 1.
+            if let Some((_, e)) = video {
+                if wants(e) && !slots.is_used(0, 1) {
+                    slots.reserve(0, 1);
+                }
+            }
+        } else {
             match video {
                 Some((_, e)) if wants(e) && !slots.is_used(0, 2) => slots.reserve(0, 2),
                 None if legacy => slots.reserve(0, 2),
@@ -417,15 +455,17 @@ impl<'a> B<'a> {
         }
         // Devices that want a slot, in libvirt's order; `None` for devices domxml does not
         // emit but which still take their slot.
-        let mut wants_slot: Vec<(Option<Key>, String)> = Vec::new();
+        // The flag says whether the device is PCI Express capable (on q35 it gets a root port)
+        // or conventional PCI only (it goes behind a pcie-pci-bridge).
+        let mut wants_slot: Vec<(Option<Key>, String, bool)> = Vec::new();
         for (_, e) in others.iter().filter(|(_, e)| e.name == "interface") {
             if wants(e) && e.attr("type") != Some("hostdev") {
-                wants_slot.push((None, "interface".into()));
+                wants_slot.push((None, "interface".into(), true));
             }
         }
         for (_, e) in others.iter().filter(|(_, e)| e.name == "sound") {
             if wants(e) && !matches!(e.attr("model"), Some("sb16" | "pcspk" | "usb")) {
-                wants_slot.push((None, "sound".into()));
+                wants_slot.push((None, "sound".into(), true));
             }
         }
         let ctrls = self.ctrls.clone();
@@ -464,7 +504,19 @@ impl<'a> B<'a> {
                 _ => true,
             };
             if needs {
-                wants_slot.push((Some(c.key), format!("controller {}{}", c.kind, c.idx)));
+                let pcie = match c.kind {
+                    ControllerType::Scsi => matches!(
+                        c.model,
+                        Some(ControllerModel::VirtioScsi)
+                            | Some(ControllerModel::VirtioNonTransitional)
+                    ),
+                    ControllerType::Usb => {
+                        matches!(c.other_model(), Some("qemu-xhci" | "nec-xhci"))
+                            || (c.def.is_none() && q35)
+                    }
+                    _ => true,
+                };
+                wants_slot.push((Some(c.key), format!("controller {}{}", c.kind, c.idx), pcie));
             }
         }
         for &i in &self.disk_order.clone() {
@@ -472,12 +524,12 @@ impl<'a> B<'a> {
                 continue;
             };
             if disk.bus() == Some(DiskBus::Virtio) && disk.address.is_none() {
-                wants_slot.push((Some(Key::Item(i)), self.item_path(i)));
+                wants_slot.push((Some(Key::Item(i)), self.item_path(i), true));
             }
         }
         for (i, h) in self.d.devices.hostdevs() {
             if matches!(h.kind, HostdevType::Pci | HostdevType::ScsiHost) && h.address.is_none() {
-                wants_slot.push((Some(Key::Item(i)), self.item_path(i)));
+                wants_slot.push((Some(Key::Item(i)), self.item_path(i), true));
             }
         }
         match others.iter().find(|(_, e)| e.name == "memballoon") {
@@ -492,15 +544,21 @@ impl<'a> B<'a> {
                         },
                     );
                 }
-                _ => wants_slot.push((Some(Key::Item(*i)), "memballoon".into())),
+                _ => wants_slot.push((Some(Key::Item(*i)), "memballoon".into(), true)),
             },
             Some(_) => {}
             None if matches!(self.d.arch().unwrap_or("x86_64"), "x86_64" | "i686") => {
-                wants_slot.push((Some(Key::Balloon), "memballoon".into()));
+                wants_slot.push((Some(Key::Balloon), "memballoon".into(), true));
             }
             None => {}
         }
 
+        let user_pci_controllers = self.d.devices.controllers().any(|(_, c)| {
+            c.kind == ControllerType::Pci && c.other_model.as_deref() != Some("pcie-root")
+        });
+        if q35 && !user_pci_controllers {
+            return self.place_behind_root_ports(slots, wants_slot);
+        }
         // When the root bus cannot hold them all, libvirt adds as many pci-bridge controllers
         // as needed; each takes a root-bus slot first (PCI controllers are placed before
         // everything else) and offers slots 1..31; devices then fill the root bus, then each
@@ -529,7 +587,7 @@ impl<'a> B<'a> {
             self.bridges.push((b as u32, s));
         }
         slots.add_bridge_buses(bridges as u32);
-        for (key, what) in wants_slot {
+        for (key, what, _) in wants_slot {
             let s = slots.take_next().ok_or_else(|| {
                 EmitError::new(what, "unsupported", "no free PCI slot is left")
                     .hint("give devices explicit addresses, or use fewer PCI devices")
@@ -538,6 +596,135 @@ impl<'a> B<'a> {
                 self.pci.insert(k, s);
             }
         }
+        Ok(())
+    }
+
+    /// q35 placement as libvirt does it: every PCI Express device gets its own
+    /// `pcie-root-port` (ports on pcie.0 slot 1 functions 0..7, then slot 2, …), conventional
+    /// PCI devices go behind a `pcie-pci-bridge` that itself sits on the first root port, and
+    /// one spare root port is added for hotplug. Controller indices follow the order in which
+    /// the devices asked for them (a bridge right after its root port); then root ports are
+    /// handed out in index order, bridges first.
+    fn place_behind_root_ports(
+        &mut self,
+        mut slots: PciSlots,
+        wants_slot: Vec<(Option<Key>, String, bool)>,
+    ) -> Result<(), EmitError> {
+        // Indices: (index, is_bridge).
+        let mut next_index = 1u32;
+        let mut ports: Vec<u32> = Vec::new();
+        let mut bridges: Vec<u32> = Vec::new();
+        let mut bridge_free = 0u32;
+        for (_, _, pcie) in &wants_slot {
+            if *pcie {
+                ports.push(next_index);
+                next_index += 1;
+            } else {
+                if bridge_free == 0 {
+                    ports.push(next_index);
+                    bridges.push(next_index + 1);
+                    next_index += 2;
+                    bridge_free = 31;
+                }
+                bridge_free -= 1;
+            }
+        }
+        if !ports.is_empty() {
+            ports.push(next_index);
+        }
+        // Root ports on pcie.0, eight functions per slot.
+        let mut placed_ports: Vec<(u32, Slot)> = Vec::new();
+        let mut slot = 0u32;
+        let mut func = 8u32;
+        for &idx in &ports {
+            if func == 8 {
+                slot += 1;
+                while slots.is_used(0, slot) {
+                    slot += 1;
+                }
+                if slot >= super::pci::SLOTS {
+                    return Err(EmitError::new(
+                        "controller pci",
+                        "unsupported",
+                        "no free pcie.0 slot is left for a pcie-root-port",
+                    ));
+                }
+                slots.reserve(0, slot);
+                func = 0;
+            }
+            placed_ports.push((
+                idx,
+                Slot {
+                    bus: 0,
+                    slot,
+                    function: func,
+                },
+            ));
+            func += 1;
+        }
+        let mut free_ports: std::collections::VecDeque<u32> = ports.iter().copied().collect();
+        let mut bridge_parent: Vec<(u32, u32)> = Vec::new();
+        for &b in &bridges {
+            let parent = free_ports.pop_front().ok_or_else(|| {
+                EmitError::new(
+                    "controller pci",
+                    "unsupported",
+                    "no root port left for a bridge",
+                )
+            })?;
+            bridge_parent.push((b, parent));
+        }
+        let mut bridge_iter = bridges.iter().copied();
+        let mut current_bridge: Option<(u32, u32)> = None; // (index, next slot)
+        for (key, what, pcie) in wants_slot {
+            let s = if pcie {
+                let port = free_ports.pop_front().ok_or_else(|| {
+                    EmitError::new(what.clone(), "unsupported", "no pcie-root-port left")
+                })?;
+                Slot {
+                    bus: port,
+                    slot: 0,
+                    function: 0,
+                }
+            } else {
+                if current_bridge.is_none_or(|(_, next)| next >= super::pci::SLOTS) {
+                    let b = bridge_iter.next().ok_or_else(|| {
+                        EmitError::new(what.clone(), "unsupported", "no pcie-pci-bridge slot left")
+                    })?;
+                    current_bridge = Some((b, 1));
+                }
+                let (b, next) = current_bridge.expect("set above");
+                current_bridge = Some((b, next + 1));
+                Slot {
+                    bus: b,
+                    slot: next,
+                    function: 0,
+                }
+            };
+            if let Some(k) = key {
+                self.pci.insert(k, s);
+            }
+        }
+        // Count functions per slot for the multifunction flag.
+        let mut per_slot: HashMap<u32, u32> = HashMap::new();
+        for (_, s) in &placed_ports {
+            *per_slot.entry(s.slot).or_default() += 1;
+        }
+        for (k, (idx, s)) in placed_ports.into_iter().enumerate() {
+            let multi = s.function == 0 && per_slot[&s.slot] > 1;
+            self.pcie_controllers.push((
+                idx,
+                PcieCtrl::RootPort {
+                    port: 8 + k as u32,
+                    slot: s,
+                    multi,
+                },
+            ));
+        }
+        for (b, parent) in bridge_parent {
+            self.pcie_controllers.push((b, PcieCtrl::Bridge { parent }));
+        }
+        self.pcie_controllers.sort_by_key(|(i, _)| *i);
         Ok(())
     }
 
@@ -897,6 +1084,28 @@ impl<'a> B<'a> {
     /// Controllers: USB, then SCSI, then SATA, each group in libvirt's list order
     /// (`qemuBuildControllersCommandLine`).
     fn controllers(&mut self) -> Result<(), EmitError> {
+        for (idx, c) in self.pcie_controllers.clone() {
+            let p = match c {
+                PcieCtrl::RootPort { port, slot, multi } => {
+                    let mut p = Props::new()
+                        .s("driver", "pcie-root-port")
+                        .n("port", u64::from(port))
+                        .n("chassis", u64::from(idx))
+                        .s("id", format!("pci.{idx}"))
+                        .s("bus", "pcie.0");
+                    if multi {
+                        p = p.b("multifunction", true);
+                    }
+                    p.s("addr", slot.addr())
+                }
+                PcieCtrl::Bridge { parent } => Props::new()
+                    .s("driver", "pcie-pci-bridge")
+                    .s("id", format!("pci.{idx}"))
+                    .s("bus", format!("pci.{parent}"))
+                    .s("addr", "0x0"),
+            };
+            self.device(p);
+        }
         for (b, slot) in self.bridges.clone() {
             self.device(
                 Props::new()
@@ -912,7 +1121,9 @@ impl<'a> B<'a> {
             let model = match c.other_model() {
                 Some("none") => continue,
                 // libvirt's default USB model: PIIX3's UHCI on i440fx, qemu-xhci on q35.
-                None if self.root_bus == "pcie.0" => "qemu-xhci",
+                // An implicit controller on q35 is qemu-xhci; one written without a model
+                // is PIIX3's UHCI everywhere (checked against libvirt 9.0).
+                None if self.root_bus == "pcie.0" && c.def.is_none() => "qemu-xhci",
                 None | Some("piix3-uhci") => "piix3-usb-uhci",
                 Some("piix4-uhci") => "piix4-usb-uhci",
                 Some("qemu-xhci") => "qemu-xhci",
@@ -1121,6 +1332,14 @@ impl<'a> B<'a> {
                 format!("disks on bus '{bus}' are not emitted by domxml"),
             )
             .hint("use bus='scsi', 'virtio', 'sata' or 'ide'"));
+        }
+        if bus == DiskBus::Ide && self.root_bus == "pcie.0" {
+            return Err(EmitError::new(
+                path,
+                "unsupported",
+                "IDE controllers are unsupported for this QEMU binary or machine type",
+            )
+            .hint("q35 has no IDE: use bus='sata' (its built-in AHCI) or scsi/virtio"));
         }
         let alias = self.disk_alias(i, disk, bus)?;
         let device = disk.device();

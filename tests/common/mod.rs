@@ -148,7 +148,9 @@ pub fn devices(argv: &[String]) -> BTreeMap<String, Map<String, Value>> {
 
 /// Also compare virtio-blk and IDE/SATA disks (the live test does).
 pub fn also_disks(driver: &str) -> bool {
-    driver.starts_with("virtio-blk") || driver.starts_with("ide-")
+    driver.starts_with("virtio-blk")
+        || driver.starts_with("ide-")
+        || matches!(driver, "pcie-root-port" | "pcie-pci-bridge" | "pci-bridge")
 }
 
 /// [`devices`], with more drivers in scope.
