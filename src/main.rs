@@ -290,6 +290,33 @@ fn read_input(path: &Path) -> Result<Vec<u8>, String> {
     }
 }
 
+/// Read and parse one document. On failure the error is printed (I/O: exit 2; a document that
+/// does not parse: its diagnostics, exit 1) and the exit code returned.
+fn read_and_parse(
+    path: &Path,
+    limits: Limits,
+    verb: &str,
+) -> Result<(Vec<u8>, String, domxml::codec::Parsed), ExitCode> {
+    let bytes = read_input(path).map_err(|e| {
+        eprintln!("domxml: {e}");
+        ExitCode::from(2)
+    })?;
+    let name = display_name(path);
+    match domxml::codec::parse_bytes(&bytes, limits) {
+        Ok(parsed) => Ok((bytes, name, parsed)),
+        Err(diags) => {
+            let src = String::from_utf8_lossy(&bytes);
+            let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
+            eprint!(
+                "{}",
+                report::human(&name, &src, &errors, std::io::stderr().is_terminal())
+            );
+            eprintln!("domxml: {name} does not parse; nothing was {verb}");
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
 fn display_name(path: &Path) -> String {
     path.display().to_string()
 }
@@ -398,26 +425,9 @@ fn fmt(path: &Path, check: bool, in_place: bool, limits: Limits) -> ExitCode {
         eprintln!("domxml: --in-place needs a file, not standard input");
         return ExitCode::from(2);
     }
-    let bytes = match read_input(path) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("domxml: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let name = display_name(path);
-    let parsed = match domxml::codec::parse_bytes(&bytes, limits) {
-        Ok(p) => p,
-        Err(diags) => {
-            let src = String::from_utf8_lossy(&bytes);
-            let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
-            eprint!(
-                "{}",
-                report::human(&name, &src, &errors, std::io::stderr().is_terminal())
-            );
-            eprintln!("domxml: {name} does not parse; nothing was formatted");
-            return ExitCode::from(1);
-        }
+    let (bytes, name, parsed) = match read_and_parse(path, limits, "formatted") {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let text = domxml::codec::format(&parsed);
     if check {
@@ -459,26 +469,9 @@ enum ResolveFormat {
 
 fn resolve(sysfs_root: &Path, format: ResolveFormat, path: &Path, limits: Limits) -> ExitCode {
     use domxml::resolve::{report, Index, SysfsRoot};
-    let bytes = match read_input(path) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("domxml: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let name = display_name(path);
-    let parsed = match domxml::codec::parse_bytes(&bytes, limits) {
-        Ok(p) => p,
-        Err(diags) => {
-            let src = String::from_utf8_lossy(&bytes);
-            let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
-            eprint!(
-                "{}",
-                domxml::report::human(&name, &src, &errors, std::io::stderr().is_terminal())
-            );
-            eprintln!("domxml: {name} does not parse; nothing was resolved");
-            return ExitCode::from(1);
-        }
+    let (_, name, parsed) = match read_and_parse(path, limits, "resolved") {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let root = match SysfsRoot::at(sysfs_root) {
         Ok(r) => r,

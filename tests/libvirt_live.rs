@@ -502,16 +502,9 @@ fn setup_root(root: &Path) -> bool {
 
 #[test]
 fn domxml_agrees_with_live_libvirt_on_random_scsi_domains() {
-    for tool in ["virsh", "unshare", "qemu-system-x86_64"] {
-        if Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .map(|o| !o.status.success())
-            .unwrap_or(true)
-        {
-            skipped(&format!("{tool} is not installed"));
-            return;
-        }
+    if let Some(tool) = missing_tool(&["virsh", "unshare", "qemu-system-x86_64"]) {
+        skipped(&format!("{tool} is not installed"));
+        return;
     }
     let env_num = |k: &str, d: u64| {
         std::env::var(k)
@@ -660,16 +653,9 @@ fn domxml_agrees_with_live_libvirt_on_random_scsi_domains() {
 /// devices onto them; domxml must place every controller (and the bridges) the same way.
 #[test]
 fn many_controllers_spill_onto_pci_bridges_as_in_libvirt() {
-    for tool in ["virsh", "unshare"] {
-        if Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .map(|o| !o.status.success())
-            .unwrap_or(true)
-        {
-            skipped(&format!("{tool} is not installed"));
-            return;
-        }
+    if let Some(tool) = missing_tool(&["virsh", "unshare"]) {
+        skipped(&format!("{tool} is not installed"));
+        return;
     }
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");
@@ -730,4 +716,15 @@ fn skipped(why: &str) {
         "required test could not run: {why}"
     );
     println!("skipped: {why}");
+}
+
+/// The first of `tools` that is not on PATH.
+fn missing_tool<'a>(tools: &[&'a str]) -> Option<&'a str> {
+    tools.iter().copied().find(|tool| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .map(|o| !o.status.success())
+            .unwrap_or(true)
+    })
 }
