@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """mk-synthetic-fixtures.py OUTDIR: build the synthetic sysfs fixtures the real captures lack
-(FC hosts and vports, several virtio-scsi hosts under one PCI device, no sg driver, unusable
+(FC hosts and vports, several virtio-scsi hosts under one PCI device, LUs on several channels
+and beyond virtio-scsi's address range, no sg driver, unusable
 unique_id attributes, symlink loops and escapes, hostile names). Each tree mimics the kernel's
 layout: /sys/devices/... directories, /sys/class/* and /sys/bus/scsi/devices links with
 relative targets. Re-run it and commit the result when a scenario changes."""
@@ -129,6 +130,30 @@ t.lu(h3, '3:0:0:0', sg='sg1', block='sdb')
 t.lu(h4, '4:0:2:3', sg='sg2', block='sdc')
 t.lu(h4, '4:0:2:4', sg='sg3', type_='1', model='QEMU TAPE')
 t.lu(h4, '4:1:0:0', sg='sg4', block='sdd')
+
+# --- multi-bus: RAID-style hosts with LUs on several channels and addresses virtio-scsi lacks.
+t = Tree('multi-bus', """
+# multi-bus: LUs on several channels and beyond virtio-scsi's range (synthetic)
+
+Two megaraid_sas-style hosts directly under their PCI functions, like the q35 capture's RAID
+card:
+
+- host0 (unique_id 48, 0000:00:06.0): LUs 0:0:1:0 (sg0, sda), 0:2:1:0 (sg1, sdb: the same
+  target and LUN on channel 2) and 0:2:3:0 (sg2, sdc). Passing the whole host through must
+  refuse to fold channel 2 onto channel 0; restricted to bus 2 target 1 it works.
+- host1 (unique_id 49, 0000:00:07.0): LUs 1:0:300:0 (sg3, sdd: target 300, above
+  virtio-scsi's 255) and 1:0:5:49152 (sg4, sde: LUN 0xc000, extended addressing, above
+  virtio-scsi's 16383). Neither can keep its address in a guest, so both are refused.
+
+Written by `scripts/mk-synthetic-fixtures.py`.
+""")
+h0 = t.host('pci0000:00/0000:00:06.0', 0, unique_id='48', proc='megaraid_sas')
+t.lu(h0, '0:0:1:0', sg='sg0', block='sda')
+t.lu(h0, '0:2:1:0', sg='sg1', block='sdb')
+t.lu(h0, '0:2:3:0', sg='sg2', block='sdc')
+h1 = t.host('pci0000:00/0000:00:07.0', 1, unique_id='49', proc='megaraid_sas')
+t.lu(h1, '1:0:300:0', sg='sg3', block='sdd')
+t.lu(h1, '1:0:5:49152', sg='sg4', block='sde')
 
 # --- no-sg: the sg driver is not loaded.
 t = Tree('no-sg', """

@@ -123,7 +123,8 @@ struct ConvertArgs {
     /// version-dependent errors. See docs/qemu-versions.md.
     #[arg(long, value_name = "X.Y", default_value_t = domxml::emit::QemuVersion::DEFAULT)]
     qemu_version: domxml::emit::QemuVersion,
-    /// Root under which `sys/` is read to find the /dev/sgN of SCSI hostdevs.
+    /// Root under which `sys/` is read to find the /dev/sgN of SCSI hostdevs and the LUs of
+    /// whole-host passthrough controllers.
     #[arg(long, value_name = "DIR", default_value = "/")]
     sysfs_root: PathBuf,
     /// The domain's runtime directory (QMP socket, pr-helper socket); default /run/domxml/NAME.

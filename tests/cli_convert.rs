@@ -266,15 +266,29 @@ fn convert_resolves_every_hostdev_adapter_form_through_sysfs() {
 }
 
 #[test]
-fn convert_refuses_whole_host_passthrough_rather_than_drop_its_lus() {
+fn convert_passes_every_lu_of_a_whole_host_controller_at_its_host_target_and_lun() {
+    // q35 capture: scsi_debug's host9 has target 1 with LUs 9:0:1:0 (sdh) and 9:0:1:1 (sdi).
     let root = env!("CARGO_MANIFEST_DIR");
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_domxml"))
-        .args(["convert", "--sysfs-root"])
+        .args(["convert", "--format", "argv-json", "--sysfs-root"])
         .arg(format!("{root}/fixtures/sysfs/q35"))
         .arg(format!("{root}/fixtures/resolve/q35-every-form.xml"))
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert!(o.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("whole-host passthrough"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let argv: Vec<String> = serde_json::from_slice(&o.stdout).unwrap();
+    let tail: Vec<&str> = argv
+        .windows(2)
+        .filter(|w| (w[0] == "-blockdev" || w[0] == "-device") && w[1].contains("lu-1-"))
+        .map(|w| w[1].as_str())
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            r#"{"driver":"host_device","filename":"/dev/sdh","node-name":"lu-1-1-0","read-only":false}"#,
+            r#"{"driver":"scsi-block","drive":"lu-1-1-0","id":"scsi1-0-1-0","bus":"scsi1.0","channel":0,"scsi-id":1,"lun":0}"#,
+            r#"{"driver":"host_device","filename":"/dev/sdi","node-name":"lu-1-1-1","read-only":false}"#,
+            r#"{"driver":"scsi-block","drive":"lu-1-1-1","id":"scsi1-0-1-1","bus":"scsi1.0","channel":0,"scsi-id":1,"lun":1}"#,
+        ]
+    );
 }

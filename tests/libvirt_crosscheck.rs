@@ -58,6 +58,18 @@ fn domain(lus: &[(u32, u32, u32, u64)]) -> String {
 
 /// The `/dev/sgN` of every hostdev, in order, as libvirt's command line has them.
 fn libvirt_sgs(tree: &Path, dom: &Path, embed: &Path) -> Result<Vec<String>, String> {
+    let text = libvirt_argv(tree, dom, embed)?;
+    Ok(text
+        .split("\"filename\":\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .filter(|f| f.starts_with("/dev/sg"))
+        .map(str::to_string)
+        .collect())
+}
+
+/// `virsh domxml-to-native qemu-argv` of a domain, with the tree mounted over /sys.
+fn libvirt_argv(tree: &Path, dom: &Path, embed: &Path) -> Result<String, String> {
     let sys = tree.join("sys");
     let script = format!(
         "set -e; for d in bus devices class; do mount --bind '{}/'$d /sys/$d; done; \
@@ -73,19 +85,12 @@ fn libvirt_sgs(tree: &Path, dom: &Path, embed: &Path) -> Result<Vec<String>, Str
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
-    let text = String::from_utf8_lossy(&out.stdout);
-    Ok(text
-        .split("\"filename\":\"")
-        .skip(1)
-        .filter_map(|s| s.split('"').next())
-        .filter(|f| f.starts_with("/dev/sg"))
-        .map(str::to_string)
-        .collect())
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-#[test]
-#[ignore = "needs root, virsh (QEMU driver) and unshare; run with --ignored"]
-fn libvirt_hostdev_sg_lookup_agrees_with_domxml_on_every_real_capture() {
+/// A root for `qemu:///embed` that runs as root, or `None` (with a message) when the tools the
+/// cross-checks need are missing.
+fn embed_root(tmp: &Path) -> Option<PathBuf> {
     let missing: Vec<&str> = ["virsh", "unshare", "qemu-system-x86_64"]
         .into_iter()
         .filter(|c| !have(c))
@@ -95,16 +100,25 @@ fn libvirt_hostdev_sg_lookup_agrees_with_domxml_on_every_real_capture() {
             "libvirt cross-check skipped: {} not installed",
             missing.join(", ")
         );
-        return;
+        return None;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let embed = tmp.path().join("embed");
+    let embed = tmp.join("embed");
     std::fs::create_dir_all(embed.join("etc")).unwrap();
     std::fs::write(
         embed.join("etc/qemu.conf"),
         "user = \"root\"\ngroup = \"root\"\nstdio_handler = \"file\"\n",
     )
     .unwrap();
+    Some(embed)
+}
+
+#[test]
+#[ignore = "needs root, virsh (QEMU driver) and unshare; run with --ignored"]
+fn libvirt_hostdev_sg_lookup_agrees_with_domxml_on_every_real_capture() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(embed) = embed_root(tmp.path()) else {
+        return;
+    };
     for name in ["q35", "pc-i440fx", "pc-bridge"] {
         let tree = repo("fixtures/sysfs").join(name);
         let lus = lus(&tree);
@@ -285,4 +299,137 @@ fn libvirt_pool_resolution_agrees_except_its_substring_match_on_bridges() {
             eprintln!("{name} {bdf} unique_id {uid}: libvirt {libvirt}, domxml {ours:?}");
         }
     }
+}
+
+/// `(driver, bus, channel, scsi-id, lun, file)` of every passthrough `-device` in a command
+/// line, with the file its drive node opens; sorted. Names (ids, node names) are left out:
+/// domxml's whole-host devices have their own.
+fn passthrough_devices(text: &str) -> Vec<(String, String, u64, u64, u64, String)> {
+    let argv = domxml::emit::parse_shell(text.trim()).expect("command line parses");
+    let objs = |flag: &str| -> Vec<serde_json::Value> {
+        argv.windows(2)
+            .filter(|w| w[0] == flag)
+            .filter_map(|w| serde_json::from_str(&w[1]).ok())
+            .collect()
+    };
+    let nodes = objs("-blockdev");
+    let mut v: Vec<_> = objs("-device")
+        .into_iter()
+        .filter(|d| matches!(d["driver"].as_str(), Some("scsi-block" | "scsi-generic")))
+        .map(|d| {
+            // Follow a format layer (libvirt's `-format` node) down to the file it opens.
+            let mut node = d["drive"].clone();
+            let mut file = "?".to_string();
+            for _ in 0..4 {
+                let Some(n) = nodes.iter().find(|n| n["node-name"] == node) else {
+                    break;
+                };
+                if let Some(f) = n["filename"].as_str() {
+                    file = f.to_string();
+                    break;
+                }
+                node = n["file"].clone();
+            }
+            (
+                d["driver"].as_str().unwrap().to_string(),
+                d["bus"].as_str().unwrap().to_string(),
+                d["channel"].as_u64().unwrap(),
+                d["scsi-id"].as_u64().unwrap(),
+                d["lun"].as_u64().unwrap(),
+                file,
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Whole-host passthrough is domxml's own, so libvirt cannot convert it; but it can convert
+/// the explicit domain a whole-host controller stands for: the same controllers without
+/// `<source>`, and for each host LU a `<disk type='block' device='lun'>` on its block device
+/// or, without one, a `<hostdev type='scsi'>` (libvirt looks its sg node up in the mounted
+/// tree), at drive address (controller, 0, host target, QEMU LUN). The passthrough devices
+/// of both command lines must be the same, for every host of the real captures and of the
+/// synthetic tree with a tape (scsi-generic) and a LU on host bus 1.
+#[test]
+#[ignore = "needs root, virsh (QEMU driver) and unshare; run with --ignored"]
+fn libvirt_builds_the_same_devices_for_the_explicit_form_of_whole_host_controllers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(embed) = embed_root(tmp.path()) else {
+        return;
+    };
+    let mut compared = 0;
+    for name in ["q35", "pc-i440fx", "pc-bridge", "virtio-multi"] {
+        let tree = repo("fixtures/sysfs").join(name);
+        let idx =
+            domxml::resolve::Index::scan(&domxml::resolve::SysfsRoot::at(&tree).unwrap()).unwrap();
+        let head = "<domain type='qemu'><name>whole</name><memory unit='KiB'>65536</memory>\
+             <os><type arch='x86_64' machine='pc'>hvm</type></os><devices>\
+             <emulator>/usr/bin/qemu-system-x86_64</emulator>";
+        let (mut ours, mut theirs) = (head.to_string(), head.to_string());
+        let mut disks = 0;
+        // virtio-multi's host2 and host3 share a PCI function and unique_id: name hosts by
+        // number here (the adapter forms are checked elsewhere).
+        for (c, host) in idx
+            .hosts()
+            .filter(|h| !idx.host_lus(h.number, None, None).is_empty())
+            .enumerate()
+        {
+            let n = host.number;
+            ours.push_str(&format!(
+                "<controller type='scsi' index='{c}' model='virtio-scsi'><source><adapter name='scsi_host{n}'/></source></controller>"
+            ));
+            theirs.push_str(&format!(
+                "<controller type='scsi' index='{c}' model='virtio-scsi'/>"
+            ));
+            for lu in idx.host_lus(n, None, None) {
+                let (t, l) = (lu.hctl.target, domxml::resolve::qemu_lun(lu.hctl.lun));
+                let at = format!(
+                    "<address type='drive' controller='{c}' bus='0' target='{t}' unit='{l}'/>"
+                );
+                match &lu.block {
+                    Some(b) => {
+                        let dev = format!("sd{}", (b'a' + disks) as char);
+                        disks += 1;
+                        theirs.push_str(&format!(
+                            "<disk type='block' device='lun'><driver name='qemu' type='raw'/><source dev='/dev/{b}'/><target dev='{dev}' bus='scsi'/>{at}</disk>"
+                        ));
+                    }
+                    None => theirs.push_str(&format!(
+                        "<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host{n}'/><address bus='{}' target='{}' unit='{}'/></source>{at}</hostdev>",
+                        lu.hctl.bus, lu.hctl.target, lu.hctl.lun
+                    )),
+                }
+            }
+        }
+        ours.push_str("</devices></domain>");
+        theirs.push_str("</devices></domain>");
+        let dom = tmp.path().join(format!("{name}-explicit.xml"));
+        std::fs::write(&dom, &theirs).unwrap();
+        let libvirt = match libvirt_argv(&tree, &dom, &embed) {
+            Ok(t) => t,
+            Err(e) if e.contains("Operation not permitted") || e.contains("unshare failed") => {
+                eprintln!("libvirt cross-check skipped: cannot make a mount namespace: {e}");
+                return;
+            }
+            Err(e) => panic!("{name}: virsh failed: {e}\n{theirs}"),
+        };
+        let lookup = domxml::emit::HostLookup::new(&tree);
+        let domxml_argv =
+            domxml::emit::convert_str(&ours, &domxml::emit::Options::default(), &lookup)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mine = passthrough_devices(&domxml::emit::to_shell(&domxml_argv.args));
+        let libvirts = passthrough_devices(&libvirt);
+        assert_eq!(mine.len(), idx.lus().count(), "{name}");
+        assert_eq!(
+            mine, libvirts,
+            "{name}: domxml (whole-host) vs libvirt (explicit)"
+        );
+        compared += mine.len();
+        eprintln!(
+            "{name}: libvirt's explicit devices match domxml's whole-host ones ({} LUs)",
+            mine.len()
+        );
+    }
+    assert!(compared >= 30, "{compared}");
 }

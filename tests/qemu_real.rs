@@ -482,7 +482,16 @@ fn passthrough_device_properties_are_ones_qemu_lists() {
             caps: Caps::of(version),
             ..Options::default()
         };
-        let argv = convert_str(&xml, &opts, &FixedSg).unwrap().args.into_argv();
+        let mut argv = convert_str(&xml, &opts, &FixedSg).unwrap().args.into_argv();
+        // Whole-host passthrough: scsi-block and scsi-generic devices of its own.
+        let whole = "<domain type='qemu'><name>w</name><memory>65536</memory><devices>\
+            <controller type='scsi' index='0' model='virtio-scsi'><source><adapter parent='pci_0000_00_08_0'/></source></controller>\
+            </devices></domain>";
+        let lookup = domxml::emit::HostLookup::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/sysfs/virtio-multi"
+        ));
+        argv.extend(convert_str(whole, &opts, &lookup).unwrap().args.into_argv());
         for w in argv.windows(2).filter(|w| w[0] == "-device") {
             let props: Vec<(String, String)> = if w[1].starts_with('{') {
                 let v: Value = serde_json::from_str(&w[1]).unwrap();
@@ -524,7 +533,7 @@ fn passthrough_device_properties_are_ones_qemu_lists() {
             }
         }
     }
-    assert!(checked >= 10, "only {checked} properties checked");
+    assert!(checked >= 30, "only {checked} properties checked");
 }
 
 /// Every fixture whose devices need no real hardware (no SCSI or PCI hostdev, no LUN
@@ -588,4 +597,94 @@ fn skipped(why: &str) {
         "required test could not run: {why}"
     );
     println!("skipped: {why}");
+}
+
+/// Whole-host passthrough over the virtio-multi sysfs fixture: host4 gives 4:0:2:3 (sdc),
+/// 4:0:2:4 (a tape: sg3 only) and 4:1:0:0 (sdd, bus 1); host2 gives 2:0:0:0 (sda). The host
+/// nodes do not exist here, so each backend is swapped for an image file named after the node
+/// and each passthrough device for `scsi-hd`, keeping every other property; QEMU must then
+/// realise every LU with the id, controller, channel, target and LUN domxml chose, in both
+/// the JSON and the legacy `-drive` syntax.
+#[test]
+fn whole_host_lus_start_in_qemu_at_their_host_target_and_lun() {
+    if skip() {
+        return;
+    }
+    let xml = "<domain type='qemu'><name>whole</name><memory>131072</memory>\
+        <os><type arch='x86_64' machine='pc'>hvm</type></os><devices>\
+        <controller type='scsi' index='0' model='virtio-scsi'><source><adapter parent='pci_0000_00_08_0'/></source></controller>\
+        <controller type='scsi' index='1' model='virtio-scsi'><source><adapter name='scsi_host2'/></source></controller>\
+        </devices></domain>";
+    let lookup = domxml::emit::HostLookup::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/sysfs/virtio-multi"
+    ));
+    let wants = [
+        ("scsi0-0-2-3", "scsi0.0", 2, 3, "sdc"),
+        ("scsi0-0-2-4", "scsi0.0", 2, 4, "sg3"),
+        ("scsi0-0-0-0", "scsi0.0", 0, 0, "sdd"),
+        ("scsi1-0-0-0", "scsi1.0", 0, 0, "sda"),
+    ];
+    for version in [QemuVersion::new(7, 2), QemuVersion::new(4, 1)] {
+        let t = tempfile::tempdir().unwrap();
+        let run = t.path().join("run");
+        std::fs::create_dir(&run).unwrap();
+        let opts = Options {
+            caps: Caps::of(version),
+            run_dir: Some(run.clone()),
+            ..Options::default()
+        };
+        let argv = convert_str(xml, &opts, &lookup).unwrap().args.into_argv();
+        let image = |dev: &str| {
+            let p = t.path().join(dev.trim_start_matches("/dev/"));
+            std::fs::File::create(&p).unwrap().set_len(1 << 20).unwrap();
+            p.to_string_lossy().into_owned()
+        };
+        let mut swapped = 0;
+        let argv: Vec<String> = argv
+            .iter()
+            .map(|a| {
+                if a.starts_with('{') && a.contains(r#""driver":"host_device""#) {
+                    let mut v: Value = serde_json::from_str(a).unwrap();
+                    v["driver"] = json!("file");
+                    v["filename"] = json!(image(v["filename"].as_str().unwrap()));
+                    swapped += 1;
+                    v.to_string()
+                } else if let Some(rest) = a.strip_prefix("file=/dev/") {
+                    let (dev, tail) = rest.split_once(',').unwrap();
+                    swapped += 1;
+                    format!("file={},{tail}", image(dev))
+                } else {
+                    a.replace(r#""driver":"scsi-block""#, r#""driver":"scsi-hd""#)
+                        .replace(r#""driver":"scsi-generic""#, r#""driver":"scsi-hd""#)
+                        .replacen("scsi-block,", "scsi-hd,", 1)
+                        .replacen("scsi-generic,", "scsi-hd,", 1)
+                }
+            })
+            .collect();
+        assert_eq!(swapped, wants.len(), "{version}: {argv:?}");
+        let mut g = Guest::start(&argv, &run);
+        let present = g.peripherals();
+        let blocks = g.block_files();
+        for (id, bus, target, lun, dev) in wants {
+            assert!(
+                present.iter().any(|p| p == id),
+                "{version}: {id} missing in {present:?}"
+            );
+            let parent = g.qom_get(id, "parent_bus");
+            assert!(
+                parent.as_str().unwrap().ends_with(bus),
+                "{version}: {id} on {parent}"
+            );
+            assert_eq!(g.qom_get(id, "channel"), json!(0), "{version}: {id}");
+            assert_eq!(g.qom_get(id, "scsi-id"), json!(target), "{version}: {id}");
+            assert_eq!(g.qom_get(id, "lun"), json!(lun), "{version}: {id}");
+            let file = blocks.iter().find(|(b, _, _)| b == id).map(|b| b.1.clone());
+            assert_eq!(
+                file.as_deref().map(Path::new),
+                Some(t.path().join(dev).as_path()),
+                "{version}: {id} backend"
+            );
+        }
+    }
 }

@@ -827,7 +827,8 @@ fn real_kernel_boot_agrees_with_the_guest_for_every_lu_and_form() {
         assert_eq!(row["hctl"], hctl.to_string());
         assert_eq!(row["sg"], format!("/dev/{}", t.sg));
         assert_eq!(row["block"], format!("/dev/{}", t.block));
-    }
+    } // Whole-host passthrough of every host converts to exactly the guest's LUs.
+    assert_eq!(check_whole_host_conversion(&tree), lus.len());
 }
 
 #[test]
@@ -969,4 +970,105 @@ fn whole_host_tape_without_block_device_passes_through_its_sg_node() {
     let lus = whole_host(&idx, 4, Some(0), Some(2)).unwrap();
     assert_eq!(lus[1].dev_path().as_deref(), Some("/dev/sg3"));
     assert_eq!(lus[0].dev_path().as_deref(), Some("/dev/sdc"));
+}
+
+/// Convert a domain with one whole-host passthrough controller per host of a tree (each named
+/// by its most stable form: flat parent + unique_id, or the host name for scsi_debug) and
+/// check the command line against the guest's own report: exactly the guest's LUs, each as
+/// `scsi-block` on the guest's block device, on the controller of its host, at the host's
+/// target and at the LUN QEMU needs for the guest to see the host's LUN. Returns the number
+/// of LUs checked.
+fn check_whole_host_conversion(dir: &Path) -> usize {
+    use domxml::emit::{convert_str, HostLookup, Options};
+    let (hosts, lus) = truth(dir);
+    let mut xml = String::from("<domain type='qemu'><name>whole</name><memory>65536</memory><os><type arch='x86_64' machine='pc'>hvm</type></os><devices>");
+    let mut controller_of = BTreeMap::new();
+    for (i, (n, t)) in hosts.iter().enumerate() {
+        let adapter = match &t.pci {
+            Some(p) => format!(
+                "<adapter parent='pci_{}' unique_id='{}'/>",
+                p.replace([':', '.'], "_"),
+                t.unique_id
+            ),
+            None => format!("<adapter name='scsi_host{n}'/>"),
+        };
+        controller_of.insert(*n, i);
+        xml.push_str(&format!(
+            "<controller type='scsi' index='{i}' model='virtio-scsi'><source>{adapter}</source></controller>"
+        ));
+    }
+    xml.push_str("</devices></domain>");
+    let c = convert_str(&xml, &Options::default(), &HostLookup::new(dir))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let argv = c.args.into_argv();
+    let json = |flag: &str| -> Vec<serde_json::Value> {
+        argv.windows(2)
+            .filter(|w| w[0] == flag)
+            .map(|w| serde_json::from_str(&w[1]).unwrap())
+            .collect()
+    };
+    let files: BTreeMap<String, String> = json("-blockdev")
+        .iter()
+        .map(|b| {
+            (
+                b["node-name"].as_str().unwrap().to_string(),
+                b["filename"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut got: Vec<(String, u64, u64, String, String)> = json("-device")
+        .iter()
+        .filter(|d| matches!(d["driver"].as_str(), Some("scsi-block" | "scsi-generic")))
+        .map(|d| {
+            (
+                d["bus"].as_str().unwrap().to_string(),
+                d["scsi-id"].as_u64().unwrap(),
+                d["lun"].as_u64().unwrap(),
+                d["driver"].as_str().unwrap().to_string(),
+                files[d["drive"].as_str().unwrap()].clone(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want: Vec<(String, u64, u64, String, String)> = lus
+        .iter()
+        .map(|(h, t)| {
+            (
+                format!("scsi{}.0", controller_of[&h.host]),
+                u64::from(h.target),
+                domxml::resolve::qemu_lun(h.lun),
+                "scsi-block".to_string(),
+                format!("/dev/{}", t.block),
+            )
+        })
+        .collect();
+    want.sort();
+    assert_eq!(got, want, "{}", dir.display());
+    // Hosts without LUs get their controller and a note saying it is empty.
+    let empty = hosts
+        .keys()
+        .filter(|n| !lus.keys().any(|h| h.host == **n))
+        .count();
+    assert_eq!(
+        c.notes.iter().filter(|n| n.contains("has no LU")).count(),
+        empty,
+        "{:?}",
+        c.notes
+    );
+    want.len()
+}
+
+#[test]
+fn whole_host_controllers_pass_the_q35_guests_lus_as_it_saw_them() {
+    assert_eq!(check_whole_host_conversion(&fixture("q35")), 9);
+}
+
+#[test]
+fn whole_host_controllers_pass_the_pc_guests_lus_as_it_saw_them() {
+    assert_eq!(check_whole_host_conversion(&fixture("pc-i440fx")), 9);
+}
+
+#[test]
+fn whole_host_controllers_pass_the_bridge_guests_lus_including_lun_300() {
+    assert_eq!(check_whole_host_conversion(&fixture("pc-bridge")), 10);
 }

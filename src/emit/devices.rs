@@ -13,6 +13,8 @@ use crate::xml::Element;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+mod whole_host;
+
 /// A PCI controller libvirt adds on q35.
 #[derive(Debug, Clone, Copy)]
 enum PcieCtrl {
@@ -137,6 +139,9 @@ struct B<'a> {
     ccw: HashMap<Key, String>,
     spapr: HashMap<Key, u64>,
     boot: HashMap<usize, u32>,
+    /// `/dev/sgN` of every SCSI hostdev emitted → the hostdev, so a whole-host controller
+    /// cannot pass the same LU a second time.
+    passed_sg: HashMap<String, String>,
     out: QemuArgs,
     notes: Vec<String>,
     run_dir: PathBuf,
@@ -280,6 +285,7 @@ pub(super) fn build(
         pcie_controllers: Vec::new(),
         spapr: HashMap::new(),
         boot: HashMap::new(),
+        passed_sg: HashMap::new(),
         out: QemuArgs::new(emulator),
         notes: Vec::new(),
         run_dir,
@@ -305,6 +311,7 @@ pub(super) fn build(
     b.controllers()?;
     b.disks()?;
     b.hostdevs()?;
+    b.whole_host_controllers()?;
     b.balloon();
     Ok(Converted {
         args: b.out,
@@ -1930,6 +1937,8 @@ impl<'a> B<'a> {
                         )
                         .hint("check the adapter name and the LU address against `lsscsi -g`, or pass --sysfs-root for a recorded tree")
                     })?;
+                self.passed_sg
+                    .insert(sg.clone(), format!("{path} ({alias})"));
                 Props::new().s("driver", "host_device").s("filename", sg)
             }
         };

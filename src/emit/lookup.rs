@@ -1,12 +1,13 @@
-//! Host logical-unit lookup: which `/dev/sgN` serves a SCSI hostdev's host address.
+//! Host logical-unit lookup: which `/dev/sgN` serves a SCSI hostdev's host address, and which
+//! LUs a whole-host passthrough controller gives the guest.
 //!
-//! The emitter only needs this one answer from the host, so it asks through a trait: the
+//! The emitter needs only these two answers from the host, so it asks through a trait: the
 //! sysfs resolver ([`HostLookup`], every adapter form, scanning sysfs once on first use)
 //! implements it for `convert`, tests use [`FixedSg`], and [`SysfsSg`] reads only the one
 //! directory libvirt reads (for comparing with libvirt over a fake tree).
 
 use crate::model::{Adapter, AdapterForm};
-use crate::resolve::{lookup_lu, resolve_adapter, Hctl, Index, SysfsRoot};
+use crate::resolve::{lookup_lu, resolve_adapter, whole_host, Hctl, Index, SysfsRoot};
 use std::cell::OnceCell;
 use std::path::PathBuf;
 
@@ -21,6 +22,36 @@ pub trait LuLookup {
         target: u32,
         unit: u64,
     ) -> Result<String, String>;
+
+    /// Every LU of the host adapter (only those on `bus`/`target` when given), in H:B:T:L
+    /// order, for a whole-host passthrough controller. Lookups that cannot enumerate a real
+    /// host refuse rather than invent devices.
+    fn host_lus(
+        &self,
+        adapter: &Adapter,
+        bus: Option<u32>,
+        target: Option<u32>,
+    ) -> Result<Vec<HostLu>, String> {
+        let _ = (adapter, bus, target);
+        Err("whole-host passthrough lists the LUs of a real host, and this conversion has no sysfs to read them from: convert with a sysfs root (`domxml convert --sysfs-root DIR`, DIR from `domxml sysfs-snapshot`)".to_string())
+    }
+}
+
+/// One host LU that a whole-host passthrough controller passes to the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostLu {
+    /// Its host address.
+    pub hctl: Hctl,
+    /// `scsi-block` (the LU has a block device) or `scsi-generic`.
+    pub driver: &'static str,
+    /// The node QEMU opens: `/dev/sdX` for `scsi-block`, `/dev/sgN` for `scsi-generic`.
+    pub path: String,
+    /// `/dev/sgN`, when the LU has one (to catch a hostdev passing the same LU again).
+    pub sg: Option<String>,
+    /// `/dev/sdX` (or `srN`, …), when the LU has one (to catch a disk using it).
+    pub block: Option<String>,
+    /// The guest LUN that shows the guest the host's LUN ([`crate::resolve::qemu_lun`]).
+    pub qemu_lun: u64,
 }
 
 /// The real lookup: resolves any adapter form through the sysfs index. The index is built on
@@ -78,6 +109,35 @@ impl LuLookup for HostLookup {
                 lu.hctl
             )),
         }
+    }
+
+    fn host_lus(
+        &self,
+        adapter: &Adapter,
+        bus: Option<u32>,
+        target: Option<u32>,
+    ) -> Result<Vec<HostLu>, String> {
+        let idx = self.index()?;
+        let host = resolve_adapter(idx, adapter).map_err(|e| e.to_string())?;
+        let lus = whole_host(idx, host.number, bus, target).map_err(|e| e.to_string())?;
+        lus.iter()
+            .map(|p| {
+                let path = p.dev_path().ok_or_else(|| {
+                    format!(
+                        "LU {} has neither a block nor a SCSI generic device",
+                        p.lu.hctl
+                    )
+                })?;
+                Ok(HostLu {
+                    hctl: p.lu.hctl,
+                    driver: p.driver,
+                    path,
+                    sg: p.lu.sg.as_ref().map(|n| format!("/dev/{n}")),
+                    block: p.lu.block.as_ref().map(|n| format!("/dev/{n}")),
+                    qemu_lun: p.lun,
+                })
+            })
+            .collect()
     }
 }
 

@@ -3,7 +3,8 @@
 //! domxml's output against libvirt's line by line.
 //!
 //! The emitter is a pure function of the domain, the target QEMU's [`Caps`] and a [`LuLookup`]
-//! for the one host fact it needs (which `/dev/sgN` serves a SCSI hostdev). Everything it
+//! for the host facts it needs (which `/dev/sgN` serves a SCSI hostdev; which LUs a whole-host
+//! passthrough controller gives the guest). Everything it
 //! writes goes through [`QemuArgs`], which escapes as it goes.
 //!
 //! ```
@@ -26,7 +27,7 @@ pub mod snapshot;
 
 pub use args::{escape_keyval, Props, QemuArgs, Val};
 pub use caps::{Caps, QemuVersion};
-pub use lookup::{FixedSg, HostLookup, LuLookup, SysfsSg};
+pub use lookup::{FixedSg, HostLookup, HostLu, LuLookup, SysfsSg};
 pub use shell::{parse_shell, shell_quote, to_argv_json, to_shell};
 
 use crate::diag::Diagnostic;
@@ -66,7 +67,7 @@ pub struct EmitError {
     /// The device (`/domain/devices/hostdev[2]` or an alias), or `domain`.
     pub device: String,
     /// A stable code: `virtio-lun`, `controller-scsi-default-unavailable`, `host-lookup`,
-    /// `secret-missing`, `unsupported`.
+    /// `duplicate-lu`, `address-conflict`, `secret-missing`, `unsupported`.
     pub code: &'static str,
     /// What is wrong.
     pub message: String,
@@ -102,13 +103,14 @@ impl fmt::Display for EmitError {
 
 impl std::error::Error for EmitError {}
 
-/// A converted domain: the command line and notes about devices that were not emitted.
+/// A converted domain: the command line and notes for the user (devices that were not
+/// emitted, whole-host controllers whose adapter has no LU).
 #[derive(Debug, Clone)]
 pub struct Converted {
     /// The command line.
     pub args: QemuArgs,
     /// Devices domxml does not emit (they still take their PCI slot, so the others land where
-    /// libvirt puts them).
+    /// libvirt puts them), and whole-host controllers emitted empty.
     pub notes: Vec<String>,
 }
 
@@ -141,29 +143,7 @@ pub fn convert(
     opts: &Options,
     lookup: &dyn LuLookup,
 ) -> Result<Converted, EmitError> {
-    refuse_whole_host_passthrough(domain)?;
     devices::build(domain, opts, lookup)
-}
-
-/// Whole-host passthrough (`<controller><source><adapter>`) means one guest device per LU of
-/// the host adapter. Until the emitter creates those devices, a command line with the bare
-/// controller would silently leave out every LU the user asked for, so it is refused.
-fn refuse_whole_host_passthrough(domain: &Domain) -> Result<(), EmitError> {
-    let paths = domain.devices.paths();
-    for (i, c) in domain.devices.controllers() {
-        if c.source.is_some() {
-            return Err(EmitError::new(
-                paths[i].clone(),
-                "unsupported",
-                format!(
-                    "whole-host passthrough (<source> in SCSI controller {}) is not emitted yet: the command line would lack every LU of the adapter",
-                    c.idx()
-                ),
-            )
-            .hint("`domxml resolve` lists the LUs it covers; meanwhile pass them as <hostdev type='scsi'> devices"));
-        }
-    }
-    Ok(())
 }
 
 /// Parse, validate and convert a document.
@@ -213,6 +193,30 @@ pub fn convert_str(
 /// resolve to `/dev/sg0` ([`FixedSg`]), so snapshots do not depend on the machine.
 pub fn shell_snapshot(xml: &str, opts: &Options) -> Result<String, String> {
     convert_str(xml, opts, &FixedSg)
+        .map(|c| to_shell(&c.args))
+        .map_err(|e| e.to_string())
+}
+
+/// Like [`shell_snapshot`], but host devices are resolved through the sysfs tree under `root`
+/// (a directory containing `sys/`, e.g. one written by `domxml sysfs-snapshot` and committed
+/// beside the domain), so whole-host passthrough controllers, whose devices depend on the
+/// host, can be snapshotted too.
+///
+/// ```
+/// let root = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sysfs/q35");
+/// let xml = "<domain type='qemu'><name>g</name><memory>65536</memory><devices>\
+///   <controller type='scsi' index='0' model='virtio-scsi'><source>\
+///   <adapter name='scsi_host9'/><address type='scsi' bus='0' target='1'/></source></controller>\
+///   </devices></domain>";
+/// let text = domxml::emit::shell_snapshot_with_sysfs(xml, &Default::default(), root).unwrap();
+/// assert!(text.contains(r#""driver":"scsi-block","drive":"lu-0-1-0""#));
+/// ```
+pub fn shell_snapshot_with_sysfs(
+    xml: &str,
+    opts: &Options,
+    root: impl Into<PathBuf>,
+) -> Result<String, String> {
+    convert_str(xml, opts, &HostLookup::new(root))
         .map(|c| to_shell(&c.args))
         .map_err(|e| e.to_string())
 }
