@@ -254,6 +254,8 @@ pub mod codes {
         E090,
         /// Pool without adapter.
         E091,
+        /// Host device that does not resolve under `--sysfs-root`.
+        E092,
         /// Unknown element.
         W001,
         /// Unknown attribute.

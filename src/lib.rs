@@ -49,6 +49,45 @@ impl Checked {
     }
 }
 
+/// Resolve the host devices of a checked document (SCSI hostdevs, lun disks on `/dev/sdX`,
+/// whole-host controllers, a scsi pool's adapter) through a sysfs index, adding an error
+/// `E092` at the element of each one that does not resolve. Runs only on a document without
+/// errors: an incomplete `<source>` is already reported by the validator, and resolving it
+/// would say the same thing twice.
+///
+/// This is what `domxml validate --sysfs-root DIR` adds: a definition checked against the
+/// host it is meant for (or a `domxml sysfs-snapshot` of it), with located errors.
+pub fn check_host(checked: &mut Checked, idx: &resolve::Index) {
+    if !checked.is_valid(false) {
+        return;
+    }
+    let Some(parsed) = &checked.parsed else {
+        return;
+    };
+    let rep = resolve::report::resolve_definition(&parsed.definition, idx);
+    let mut seen = std::collections::HashSet::new();
+    for row in &rep.rows {
+        if row.status != resolve::report::Status::Error || !seen.insert(row.path.clone()) {
+            continue;
+        }
+        let mut d = Diagnostic::new(
+            diag::codes::E092,
+            row.path.clone(),
+            format!(
+                "this {} does not resolve on the host: {}",
+                row.device,
+                row.message.as_deref().unwrap_or("unknown reason")
+            ),
+        )
+        .hint("`domxml resolve --sysfs-root DIR FILE` shows what each device resolves to; fix the adapter or address, or check against the host it is meant for");
+        d.locate(&parsed.source_map);
+        checked.diagnostics.push(d);
+    }
+    checked
+        .diagnostics
+        .sort_by_key(|d| (d.pos.map(|p| p.offset).unwrap_or(usize::MAX), d.code));
+}
+
 /// Parse and validate one document.
 pub fn check(bytes: &[u8], limits: xml::Limits) -> Checked {
     match codec::parse_bytes(bytes, limits) {

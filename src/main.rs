@@ -34,6 +34,11 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        /// Also resolve every host device (SCSI hostdevs, lun disks, whole-host controllers,
+        /// scsi pool adapters) under this root (a directory containing `sys/`, e.g. `/` or a
+        /// `domxml sysfs-snapshot`); one that does not resolve is an error (E092).
+        #[arg(long, value_name = "DIR")]
+        sysfs_root: Option<PathBuf>,
         /// Files to check; `-` reads standard input.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
@@ -322,7 +327,24 @@ fn display_name(path: &Path) -> String {
     path.display().to_string()
 }
 
-fn validate(files: &[PathBuf], strict: bool, format: Format, limits: Limits) -> ExitCode {
+fn validate(
+    files: &[PathBuf],
+    strict: bool,
+    format: Format,
+    sysfs_root: Option<&Path>,
+    limits: Limits,
+) -> ExitCode {
+    // With --sysfs-root, sysfs is scanned once, before the first file, for all of them.
+    let host = match sysfs_root.map(scan_sysfs) {
+        Some(Ok(idx)) => {
+            for w in &idx.warnings {
+                eprintln!("domxml: warning: {w}");
+            }
+            Some(idx)
+        }
+        Some(Err(code)) => return code,
+        None => None,
+    };
     let stderr_tty = std::io::stderr().is_terminal();
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let bar = (stderr_tty && files.len() > 1).then(|| {
@@ -355,6 +377,9 @@ fn validate(files: &[PathBuf], strict: bool, format: Format, limits: Limits) -> 
             }
         };
         let mut checked = domxml::check(&bytes, limits);
+        if let Some(idx) = &host {
+            domxml::check_host(&mut checked, idx);
+        }
         if strict {
             for d in &mut checked.diagnostics {
                 d.severity = Severity::Error;
@@ -468,25 +493,26 @@ enum ResolveFormat {
     Json,
 }
 
+/// Scan the sysfs under `root` once; on failure print why and give exit status 2.
+fn scan_sysfs(root: &Path) -> Result<domxml::resolve::Index, ExitCode> {
+    use domxml::resolve::{error::chain, Index, SysfsRoot};
+    SysfsRoot::at(root)
+        .and_then(|r| Index::scan(&r))
+        .map_err(|e| {
+            eprintln!("domxml: {}", chain(&e));
+            ExitCode::from(2)
+        })
+}
+
 fn resolve(sysfs_root: &Path, format: ResolveFormat, path: &Path, limits: Limits) -> ExitCode {
-    use domxml::resolve::{report, Index, SysfsRoot};
+    use domxml::resolve::report;
     let (_, name, parsed) = match read_and_parse(path, limits, "resolved") {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let root = match SysfsRoot::at(sysfs_root) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("domxml: {}", domxml::resolve::error::chain(&e));
-            return ExitCode::from(2);
-        }
-    };
-    let idx = match Index::scan(&root) {
+    let idx = match scan_sysfs(sysfs_root) {
         Ok(i) => i,
-        Err(e) => {
-            eprintln!("domxml: {}", domxml::resolve::error::chain(&e));
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let rep = report::resolve_definition(&parsed.definition, &idx);
     let root_shown = sysfs_root.display().to_string();
@@ -560,8 +586,9 @@ fn main() -> ExitCode {
         Command::Validate {
             strict,
             format,
+            sysfs_root,
             files,
-        } => validate(&files, strict, format, limits),
+        } => validate(&files, strict, format, sysfs_root.as_deref(), limits),
         Command::Fmt {
             check,
             in_place,

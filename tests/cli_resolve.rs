@@ -240,3 +240,97 @@ fn schema_rejects_a_report_with_an_unknown_status() {
     v["rows"][0]["status"] = serde_json::json!("fine");
     assert_eq!(schema_errors(&v).len(), 1, "{:?}", schema_errors(&v));
 }
+
+#[test]
+fn validate_with_a_sysfs_root_passes_a_domain_on_the_host_it_was_written_for() {
+    let o = domxml(&[
+        "validate",
+        "--sysfs-root",
+        "fixtures/sysfs/q35",
+        "fixtures/resolve/q35-every-form.xml",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+#[test]
+fn validate_with_a_sysfs_root_locates_every_device_another_host_lacks() {
+    // The q35 domain against the pc capture: host6 and host9 do not exist there, the q35
+    // PCI functions have no hosts, and host3 is a different card without LU 3:2:1:0.
+    let (code, v) = json(&[
+        "validate",
+        "--format",
+        "json",
+        "--sysfs-root",
+        "fixtures/sysfs/pc-i440fx",
+        "fixtures/resolve/q35-every-form.xml",
+    ]);
+    assert_eq!(code, 1);
+    let got: Vec<(String, u64, u64, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap(),
+                d["column"].as_u64().unwrap(),
+                d["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let e092 = |line, path: &str| ("E092".to_string(), line, 5, path.to_string());
+    assert_eq!(
+        got,
+        [
+            e092(10, "/domain/devices/hostdev[1]"),
+            e092(18, "/domain/devices/hostdev[2]"),
+            e092(26, "/domain/devices/hostdev[3]"),
+            e092(38, "/domain/devices/hostdev[4]"),
+            e092(52, "/domain/devices/controller[2]"),
+        ]
+    );
+    assert!(v[0]["message"].as_str().unwrap().contains("no SCSI host 6"));
+}
+
+#[test]
+fn validate_with_a_sysfs_root_reports_document_errors_alone_when_there_are_some() {
+    // An invalid document is not resolved: its own errors come first, without E092 echoes.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.xml");
+    std::fs::write(
+        &f,
+        "<domain type='qemu'><name>b</name><devices>\
+         <hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host42'/></source></hostdev>\
+         </devices></domain>",
+    )
+    .unwrap();
+    let (code, v) = json(&[
+        "validate",
+        "--format",
+        "json",
+        "--sysfs-root",
+        "fixtures/sysfs/q35",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    let codes: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert!(!codes.is_empty());
+    assert!(!codes.contains(&"E092"), "{codes:?}");
+}
+
+#[test]
+fn validate_with_a_missing_sysfs_root_is_a_usage_error() {
+    let o = domxml(&[
+        "validate",
+        "--sysfs-root",
+        "/nonexistent/domxml",
+        "fixtures/resolve/q35-every-form.xml",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/domxml"));
+}
