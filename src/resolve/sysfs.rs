@@ -12,9 +12,10 @@
 
 use super::error::ResolveError;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Symlinks followed while resolving one path before giving up (Linux's own limit).
@@ -191,6 +192,10 @@ pub struct SysfsRoot {
     canon: PathBuf,
     /// Every path touched, when recording.
     recording: RefCell<Option<BTreeMap<SysPath, Recorded>>>,
+    /// Directories whose OS-canonical path was checked to lie under the root. Checking once
+    /// per directory instead of once per attribute keeps the scan at a few system calls per
+    /// attribute (`realpath` costs one `readlink` per path component).
+    verified: RefCell<HashSet<SysPath>>,
 }
 
 impl SysfsRoot {
@@ -223,6 +228,7 @@ impl SysfsRoot {
             given,
             canon,
             recording: RefCell::new(None),
+            verified: RefCell::new(HashSet::new()),
         })
     }
 
@@ -299,6 +305,13 @@ impl SysfsRoot {
                 continue;
             }
             let next = cur.join(&c)?;
+            // A directory already checked to be real (see `checked_dir`) needs no new lstat:
+            // LUs share every component of their paths up to the target directory.
+            if self.verified.borrow().contains(&next) {
+                self.record(&next, Recorded::Dir);
+                cur = next;
+                continue;
+            }
             let full = self.full(&next);
             let md = match std::fs::symlink_metadata(&full) {
                 Ok(m) => m,
@@ -334,6 +347,9 @@ impl SysfsRoot {
             } else {
                 if md.is_dir() {
                     self.record(&next, Recorded::Dir);
+                    if cur.0.is_empty() || self.verified.borrow().contains(&cur) {
+                        self.verified.borrow_mut().insert(next.clone());
+                    }
                 } else if !queue.is_empty() {
                     return Ok(None);
                 }
@@ -341,6 +357,28 @@ impl SysfsRoot {
             }
         }
         Ok(Some(cur))
+    }
+
+    /// [`Self::checked`] for a directory, by induction and remembered: a directory is under
+    /// the root when its parent is and its own entry is a real directory, not a symlink (one
+    /// `lstat`, where `realpath` costs a `readlink` per component). Anything else falls back
+    /// to the full check, which reports the escape.
+    fn checked_dir(&self, dir: &SysPath) -> Result<PathBuf, ResolveError> {
+        if dir.0.is_empty() || self.verified.borrow().contains(dir) {
+            return Ok(self.full(dir));
+        }
+        let full = self.full(dir);
+        let parent_ok = match dir.parent() {
+            Some(parent) => self.checked_dir(&parent).is_ok(),
+            None => true,
+        };
+        let real_dir = std::fs::symlink_metadata(&full)
+            .is_ok_and(|m| m.is_dir() && !m.file_type().is_symlink());
+        if !(parent_ok && real_dir) {
+            return self.checked(dir);
+        }
+        self.verified.borrow_mut().insert(dir.clone());
+        Ok(full)
     }
 
     /// The OS's canonical path of `p` must still be under the root.
@@ -362,17 +400,28 @@ impl SysfsRoot {
         let Some(p) = self.resolve_in(dir, name)? else {
             return Ok(None);
         };
-        let full = self.checked(&p)?;
-        // sysfs attributes are regular files; opening a FIFO or a device found in a foreign
-        // tree could block forever or read without end.
-        let md = std::fs::metadata(&full).map_err(|e| ResolveError::io(&full, e))?;
-        if !md.is_file() && !md.is_dir() {
+        // The common case is an attribute that sits in `dir` itself: check the directory once
+        // and open the name without following a symlink. An attribute reached through a link
+        // lands elsewhere, and that place is checked on its own.
+        let full = match p.parent() {
+            Some(parent) if &parent == dir => self.checked_dir(dir)?.join(name),
+            _ => self.checked(&p)?,
+        };
+        // sysfs attributes are regular files; a FIFO or a device found in a foreign tree could
+        // block forever or read without end, so the open does not block and the file is
+        // checked before it is read.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&full)
+            .map_err(|e| ResolveError::io(&full, e))?;
+        let md = file.metadata().map_err(|e| ResolveError::io(&full, e))?;
+        if !md.is_file() {
             return Err(ResolveError::io(
                 &full,
                 std::io::Error::other("not a regular file (a FIFO, socket or device node)"),
             ));
         }
-        let file = std::fs::File::open(&full).map_err(|e| ResolveError::io(&full, e))?;
         let mut buf = Vec::new();
         file.take(MAX_ATTR)
             .read_to_end(&mut buf)
@@ -410,7 +459,7 @@ impl SysfsRoot {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(ResolveError::io(&full, e)),
         }
-        let full = self.checked(dir)?;
+        let full = self.checked_dir(dir)?;
         let rd = std::fs::read_dir(&full).map_err(|e| ResolveError::io(&full, e))?;
         let mut out = Listing::default();
         for entry in rd {

@@ -21,6 +21,18 @@ use super::{EmitError, Props, B};
 use crate::model::{Device, DiskType};
 use std::collections::HashMap;
 
+/// What whole-host LUs must not collide with.
+#[derive(Default)]
+struct Seen {
+    /// (controller, target, lun) on guest channel 0 → who holds it; `true` when it is an LU
+    /// of a whole-host controller (from another host bus), `false` for a disk or hostdev.
+    taken: HashMap<(u32, u32, u64), (String, bool)>,
+    /// Host LU → the whole-host controller that already passes it.
+    passed: HashMap<crate::resolve::Hctl, String>,
+    /// `<disk type='block'>` source path → its item.
+    block_disks: HashMap<String, usize>,
+}
+
 /// Largest `scsi-id` a virtio-scsi bus accepts (QEMU's `VIRTIO_SCSI_MAX_TARGET`).
 const MAX_TARGET: u32 = 255;
 /// Largest `lun` a virtio-scsi bus accepts (QEMU's `VIRTIO_SCSI_MAX_LUN`).
@@ -36,19 +48,34 @@ impl B<'_> {
             .filter(|(_, c)| c.source.is_some())
             .map(|(i, _)| i)
             .collect();
-        // Host LU → the device that already passes it, across all controllers.
-        let mut passed: HashMap<crate::resolve::Hctl, String> = HashMap::new();
+        if ctrls.is_empty() {
+            return Ok(());
+        }
+        // Everything an LU could collide with, gathered once so that N LUs against M disks
+        // and hostdevs cost O(N + M): guest addresses by controller, block disks by node.
+        let mut seen = Seen::default();
+        for p in &self.layout.placed {
+            if p.addr.1 == 0 {
+                seen.taken.insert(
+                    (p.addr.0, p.addr.2, u64::from(p.addr.3)),
+                    (self.paths[p.item].clone(), false),
+                );
+            }
+        }
+        for (di, d) in self.d.devices.disks() {
+            if d.kind == Some(DiskType::Block) {
+                if let Some(dev) = d.source.as_ref().and_then(|s| s.dev.clone()) {
+                    seen.block_disks.entry(dev).or_insert(di);
+                }
+            }
+        }
         for i in ctrls {
-            self.whole_host_controller(i, &mut passed)?;
+            self.whole_host_controller(i, &mut seen)?;
         }
         Ok(())
     }
 
-    fn whole_host_controller(
-        &mut self,
-        i: usize,
-        passed: &mut HashMap<crate::resolve::Hctl, String>,
-    ) -> Result<(), EmitError> {
+    fn whole_host_controller(&mut self, i: usize, seen: &mut Seen) -> Result<(), EmitError> {
         let Device::Controller(c) = &self.d.devices.items[i] else {
             return Ok(());
         };
@@ -83,20 +110,6 @@ impl B<'_> {
             return Ok(());
         }
 
-        // Guest addresses on this controller that disks and hostdevs already hold (false), or
-        // an LU of this controller from another host bus (true).
-        let mut taken: HashMap<(u32, u64), (String, bool)> = self
-            .layout
-            .placed
-            .iter()
-            .filter(|p| p.addr.0 == idx && p.addr.1 == 0)
-            .map(|p| {
-                (
-                    (p.addr.2, u64::from(p.addr.3)),
-                    (self.paths[p.item].clone(), false),
-                )
-            })
-            .collect();
         for lu in lus {
             let (t, l) = (lu.hctl.target, lu.qemu_lun);
             if t > MAX_TARGET || l > MAX_LUN {
@@ -110,7 +123,7 @@ impl B<'_> {
                 )
                 .hint("pass this LU as a <hostdev type='scsi'> at a guest address of your choice, and restrict the controller to other targets with <address type='scsi' bus target>"));
             }
-            if let Some(other) = passed.get(&lu.hctl) {
+            if let Some(other) = seen.passed.get(&lu.hctl) {
                 return Err(EmitError::new(
                     here,
                     "duplicate-lu",
@@ -131,10 +144,7 @@ impl B<'_> {
                 .hint("remove the hostdev (the whole-host controller already gives the guest this LU), or restrict the controller to other targets"));
             }
             if let Some(block) = &lu.block {
-                if let Some((di, _)) = self.d.devices.disks().find(|(_, d)| {
-                    d.kind == Some(DiskType::Block)
-                        && d.source.as_ref().and_then(|s| s.dev.as_deref()) == Some(block)
-                }) {
+                if let Some(&di) = seen.block_disks.get(block) {
                     return Err(EmitError::new(
                         here,
                         "duplicate-lu",
@@ -147,7 +157,7 @@ impl B<'_> {
                     .hint("remove the disk (the whole-host controller already gives the guest this LU), or restrict the controller to other targets"));
                 }
             }
-            if let Some((other, ours)) = taken.get(&(t, l)) {
+            if let Some((other, ours)) = seen.taken.get(&(idx, t, l)) {
                 return Err(EmitError::new(
                     here,
                     "address-conflict",
@@ -162,11 +172,11 @@ impl B<'_> {
                     format!("give {other} an address on another controller: every target and LUN of {alias} belongs to the host adapter")
                 }));
             }
-            taken.insert(
-                (t, l),
+            seen.taken.insert(
+                (idx, t, l),
                 (format!("host LU {} of the same adapter", lu.hctl), true),
             );
-            passed.insert(lu.hctl, here.clone());
+            seen.passed.insert(lu.hctl, here.clone());
 
             let id = format!("{alias}-0-{t}-{l}");
             let addr = Props::new()

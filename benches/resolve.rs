@@ -1,0 +1,229 @@
+//! Host resolution at scale: a synthetic sysfs tree of N LUs (virtio-scsi hosts of 1,000 LUs
+//! each, every host under its own PCI function, with sg and block nodes and the class and bus
+//! links the kernel makes) and three measurements per size:
+//!
+//! * `scan`: building the index ([`domxml::resolve::Index::scan`]);
+//! * `hostdevs`: `convert` of a domain naming every LU as a `<hostdev>` by its flat adapter
+//!   (PCI parent + unique_id), scan included;
+//! * `whole-host`: `convert` of a domain with one whole-host passthrough controller per host,
+//!   scan included.
+//!
+//! The claim under test is the issue's "resolving N devices costs O(N + size of the index)":
+//! the µs/LU columns must stay flat as N grows by 100×. Run with `cargo bench --bench resolve`
+//! (sizes 1,000, 10,000, 100,000) or `cargo bench --bench resolve -- N`.
+
+use domxml::emit::{convert_str, HostLookup, Options};
+use domxml::resolve::{Index, SysfsRoot};
+use std::fmt::Write as _;
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const LUS_PER_HOST: usize = 1000;
+/// 250 targets × 4 LUNs per host.
+const LUNS_PER_TARGET: usize = 4;
+
+fn disk_letters(mut i: usize) -> String {
+    let mut out = Vec::new();
+    loop {
+        out.push(b'a' + (i % 26) as u8);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    out.reverse();
+    String::from_utf8(out).expect("ascii")
+}
+
+/// PCI function of host `h`: 0000:00:SS.F from slot 1, eight functions per slot.
+fn pci(h: usize) -> (usize, usize) {
+    (1 + h / 8, h % 8)
+}
+
+fn write(path: &Path, text: &str) {
+    fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    fs::write(path, text).expect("write");
+}
+
+fn link(at: &Path, target: &Path) {
+    fs::create_dir_all(at.parent().expect("parent")).expect("mkdir");
+    let rel = pathdiff(target, at.parent().expect("parent"));
+    symlink(rel, at).expect("symlink");
+}
+
+/// `target` relative to directory `from` (both under the same root, no symlinks).
+fn pathdiff(target: &Path, from: &Path) -> std::path::PathBuf {
+    let t: Vec<_> = target.components().collect();
+    let f: Vec<_> = from.components().collect();
+    let common = t.iter().zip(&f).take_while(|(a, b)| a == b).count();
+    let mut out = std::path::PathBuf::new();
+    for _ in common..f.len() {
+        out.push("..");
+    }
+    for c in &t[common..] {
+        out.push(c);
+    }
+    out
+}
+
+fn build_tree(root: &Path, lus: usize) {
+    let sys = root.join("sys");
+    let hosts = lus.div_ceil(LUS_PER_HOST);
+    let mut n = 0;
+    for h in 0..hosts {
+        let (slot, func) = pci(h);
+        let hd = sys.join(format!(
+            "devices/pci0000:00/0000:00:{slot:02x}.{func}/virtio{h}/host{h}"
+        ));
+        let cd = hd.join(format!("scsi_host/host{h}"));
+        write(&hd.join("uevent"), "DEVTYPE=scsi_host\n");
+        write(&cd.join("unique_id"), "0\n");
+        write(&cd.join("proc_name"), "virtio_scsi\n");
+        link(&sys.join(format!("class/scsi_host/host{h}")), &cd);
+        link(&sys.join(format!("bus/scsi/devices/host{h}")), &hd);
+        for i in 0..LUS_PER_HOST.min(lus - n) {
+            let (t, l) = (i / LUNS_PER_TARGET, i % LUNS_PER_TARGET);
+            let hctl = format!("{h}:0:{t}:{l}");
+            let ld = hd.join(format!("target{h}:0:{t}")).join(&hctl);
+            write(&ld.join("type"), "0\n");
+            write(&ld.join("vendor"), "QEMU    \n");
+            write(&ld.join("model"), "QEMU HARDDISK   \n");
+            write(&ld.join("rev"), "2.5+\n");
+            let sg = format!("sg{n}");
+            let sd = format!("sd{}", disk_letters(n));
+            write(
+                &ld.join(format!("scsi_generic/{sg}/dev")),
+                &format!("21:{n}\n"),
+            );
+            link(
+                &sys.join(format!("class/scsi_generic/{sg}")),
+                &ld.join(format!("scsi_generic/{sg}")),
+            );
+            write(
+                &ld.join(format!("block/{sd}/dev")),
+                &format!("8:{}\n", n * 16),
+            );
+            link(
+                &sys.join(format!("class/block/{sd}")),
+                &ld.join(format!("block/{sd}")),
+            );
+            link(&sys.join(format!("bus/scsi/devices/{hctl}")), &ld);
+            n += 1;
+        }
+    }
+}
+
+fn head() -> String {
+    "<domain type='qemu'><name>bench</name><memory>65536</memory>\
+     <os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+        .to_string()
+}
+
+/// Every LU as a hostdev, named by its flat adapter, on controller = host.
+fn hostdev_domain(lus: usize) -> String {
+    let mut x = head();
+    let hosts = lus.div_ceil(LUS_PER_HOST);
+    for h in 0..hosts {
+        let _ = write!(
+            x,
+            "<controller type='scsi' index='{h}' model='virtio-scsi'/>"
+        );
+    }
+    for i in 0..lus {
+        let (h, j) = (i / LUS_PER_HOST, i % LUS_PER_HOST);
+        let (t, l) = (j / LUNS_PER_TARGET, j % LUNS_PER_TARGET);
+        let (slot, func) = pci(h);
+        let _ = write!(
+            x,
+            "<hostdev mode='subsystem' type='scsi'><source>\
+             <adapter parent='pci_0000_00_{slot:02x}_{func}' unique_id='0'/>\
+             <address bus='0' target='{t}' unit='{l}'/></source>\
+             <address type='drive' controller='{h}' bus='0' target='{t}' unit='{l}'/></hostdev>"
+        );
+    }
+    x + "</devices></domain>"
+}
+
+/// One whole-host controller per host.
+fn whole_host_domain(lus: usize) -> String {
+    let mut x = head();
+    for h in 0..lus.div_ceil(LUS_PER_HOST) {
+        let (slot, func) = pci(h);
+        let _ = write!(
+            x,
+            "<controller type='scsi' index='{h}' model='virtio-scsi'><source>\
+             <adapter parent='pci_0000_00_{slot:02x}_{func}' unique_id='0'/></source></controller>"
+        );
+    }
+    x + "</devices></domain>"
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let sizes: Vec<usize> = match std::env::args().nth(1).and_then(|a| a.parse().ok()) {
+        Some(n) => vec![n],
+        None => vec![1_000, 10_000, 100_000],
+    };
+    println!(
+        "{:>8} {:>10} {:>12} {:>12} {:>12} {:>10} {:>10} {:>10}",
+        "LUs", "build", "scan", "hostdevs", "whole-host", "scan/LU", "hd µs/LU", "wh µs/LU"
+    );
+    for n in sizes {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let t = Instant::now();
+        build_tree(dir.path(), n);
+        let build = t.elapsed();
+        let hd_xml = hostdev_domain(n);
+        let wh_xml = whole_host_domain(n);
+        let runs = if n >= 100_000 { 3 } else { 5 };
+        let (mut s, mut h, mut w) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let t = Instant::now();
+            let idx = Index::scan(&SysfsRoot::at(dir.path()).expect("root")).expect("scan");
+            s.push(t.elapsed());
+            assert_eq!(idx.lus().count(), n);
+
+            let t = Instant::now();
+            let c = convert_str(&hd_xml, &Options::default(), &HostLookup::new(dir.path()))
+                .expect("hostdev domain converts");
+            h.push(t.elapsed());
+            let sgs = c
+                .args
+                .argv()
+                .iter()
+                .filter(|a| a.contains("\"filename\":\"/dev/sg"))
+                .count();
+            assert_eq!(sgs, n);
+
+            let t = Instant::now();
+            let c = convert_str(&wh_xml, &Options::default(), &HostLookup::new(dir.path()))
+                .expect("whole-host domain converts");
+            w.push(t.elapsed());
+            let blocks = c
+                .args
+                .argv()
+                .iter()
+                .filter(|a| a.contains("\"driver\":\"scsi-block\""))
+                .count();
+            assert_eq!(blocks, n);
+        }
+        let (s, h, w) = (median(s), median(h), median(w));
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+        println!(
+            "{n:>8} {:>10.1?} {:>12.1?} {:>12.1?} {:>12.1?} {:>10.2} {:>10.2} {:>10.2}",
+            build,
+            s,
+            h,
+            w,
+            per(s),
+            per(h),
+            per(w)
+        );
+    }
+}
