@@ -67,14 +67,16 @@ pub fn check_host(checked: &mut Checked, idx: &resolve::Index) {
     let rep = resolve::report::resolve_definition(&parsed.definition, idx);
     let mut seen = std::collections::HashSet::new();
     for row in &rep.rows {
-        if row.status != resolve::report::Status::Error || !seen.insert(row.path.clone()) {
+        if row.status != resolve::report::Status::Error
+            || !seen.insert((row.path.clone(), row.message.clone()))
+        {
             continue;
         }
         let mut d = Diagnostic::new(
             diag::codes::E092,
             row.path.clone(),
             format!(
-                "this {} does not resolve on the host: {}",
+                "host check failed for this {}: {}",
                 row.device,
                 row.message.as_deref().unwrap_or("unknown reason")
             ),

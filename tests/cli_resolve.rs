@@ -334,3 +334,51 @@ fn validate_with_a_missing_sysfs_root_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/domxml"));
 }
+
+#[test]
+fn whole_host_lus_that_cannot_keep_their_address_are_errors_in_resolve_and_validate() {
+    // multi-bus: host0 has 0:0:1:0 and 0:2:1:0 (one guest channel: both would be 1:0); host1
+    // has target 300 and LUN 49152, beyond virtio-scsi.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("mb.xml");
+    std::fs::write(
+        &f,
+        "<domain type='qemu'><name>mb</name><devices>\
+         <controller type='scsi' index='0' model='virtio-scsi'><source><adapter parent='pci_0000_00_06_0'/></source></controller>\
+         <controller type='scsi' index='1' model='virtio-scsi'><source><adapter name='scsi_host1'/></source></controller>\
+         </devices></domain>",
+    )
+    .unwrap();
+    let f = f.to_str().unwrap();
+    let root = "fixtures/sysfs/multi-bus";
+    let (code, v) = json(&["resolve", "--format", "json", "--sysfs-root", root, f]);
+    assert_eq!(code, 1);
+    let rows: Vec<(&str, &str)> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["hctl"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("0:0:1:0", "ok"),
+            ("0:2:1:0", "error"),
+            ("0:2:3:0", "ok"),
+            ("1:0:5:49152", "error"),
+            ("1:0:300:0", "error"),
+        ]
+    );
+    assert!(schema_errors(&v).is_empty());
+    let (code, v) = json(&["validate", "--format", "json", "--sysfs-root", root, f]);
+    assert_eq!(code, 1);
+    let e092: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "E092")
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(e092.len(), 3, "{e092:?}");
+    assert!(e092[0].contains("host LU 0:0:1:0 already takes guest target 1 lun 0"));
+}

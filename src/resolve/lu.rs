@@ -64,6 +64,12 @@ pub fn lookup_lu(idx: &Index, hctl: Hctl) -> Result<&Lu, ResolveError> {
     Ok(lu)
 }
 
+/// Largest target a virtio-scsi bus addresses (QEMU's `VIRTIO_SCSI_MAX_TARGET`): a whole-host
+/// LU on a higher host target cannot keep its address in the guest.
+pub const VIRTIO_SCSI_MAX_TARGET: u32 = 255;
+/// Largest LUN a virtio-scsi bus addresses (QEMU's `VIRTIO_SCSI_MAX_LUN`).
+pub const VIRTIO_SCSI_MAX_LUN: u64 = 16383;
+
 /// One LU of a whole-host passthrough, at the guest address that keeps its target and lun.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PassthroughLu<'i> {

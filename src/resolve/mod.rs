@@ -23,5 +23,5 @@ pub use adapter::resolve_adapter;
 pub use domain::{resolve_domain, ResolvedController, ResolvedDomain, ResolvedHostdev};
 pub use error::ResolveError;
 pub use index::{Identity, Index, Lu, ScsiHost};
-pub use lu::{lookup_lu, qemu_lun, whole_host};
+pub use lu::{lookup_lu, qemu_lun, whole_host, VIRTIO_SCSI_MAX_LUN, VIRTIO_SCSI_MAX_TARGET};
 pub use sysfs::{Hctl, SysPath, SysfsRoot};

@@ -203,6 +203,9 @@ fn whole_host_rows(
             ..base
         }),
         Ok(lus) => {
+            // A controller gives each LU to the guest at the host's target and LUN on its one
+            // channel: flag what `convert` would refuse (a pool has no guest addresses).
+            let mut at: std::collections::HashMap<(u32, u64), String> = Default::default();
             for p in lus {
                 let mut r = fill(base.clone(), p.lu);
                 r.passthrough = Some(p.driver);
@@ -210,6 +213,22 @@ fn whole_host_rows(
                     target: p.target,
                     lun: p.lun,
                 });
+                if device == "controller" {
+                    let (t, l) = (p.target, p.lun);
+                    if t > super::lu::VIRTIO_SCSI_MAX_TARGET || l > super::lu::VIRTIO_SCSI_MAX_LUN {
+                        r = failed(r, format!(
+                            "guest target {t} lun {l} is beyond virtio-scsi (targets 0..{}, LUNs 0..{}), so this LU cannot keep its address; pass it as a <hostdev> or restrict the controller to other targets",
+                            super::lu::VIRTIO_SCSI_MAX_TARGET,
+                            super::lu::VIRTIO_SCSI_MAX_LUN
+                        ));
+                    } else if let Some(other) = at.get(&(t, l)) {
+                        r = failed(r, format!(
+                            "host LU {other} already takes guest target {t} lun {l} (virtio-scsi has one channel); split the controller by host bus with <address type='scsi' bus target>"
+                        ));
+                    } else {
+                        at.insert((t, l), p.lu.hctl.to_string());
+                    }
+                }
                 out.push(r);
             }
         }

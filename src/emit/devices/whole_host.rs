@@ -33,10 +33,7 @@ struct Seen {
     block_disks: HashMap<String, usize>,
 }
 
-/// Largest `scsi-id` a virtio-scsi bus accepts (QEMU's `VIRTIO_SCSI_MAX_TARGET`).
-const MAX_TARGET: u32 = 255;
-/// Largest `lun` a virtio-scsi bus accepts (QEMU's `VIRTIO_SCSI_MAX_LUN`).
-const MAX_LUN: u64 = 16383;
+use crate::resolve::{VIRTIO_SCSI_MAX_LUN as MAX_LUN, VIRTIO_SCSI_MAX_TARGET as MAX_TARGET};
 
 impl B<'_> {
     /// Emit the LUs of every whole-host passthrough controller, after the hostdevs.
