@@ -12,6 +12,8 @@
 //! the µs/LU columns must stay flat as N grows by 100×. Run with `cargo bench --bench resolve`
 //! (sizes 1,000, 10,000, 100,000) or `cargo bench --bench resolve -- N`.
 
+mod common;
+use common::{disk_letters, median};
 use domxml::emit::{convert_str, HostLookup, Options};
 use domxml::resolve::{Index, SysfsRoot};
 use std::fmt::Write as _;
@@ -23,19 +25,6 @@ use std::time::{Duration, Instant};
 const LUS_PER_HOST: usize = 1000;
 /// 250 targets × 4 LUNs per host.
 const LUNS_PER_TARGET: usize = 4;
-
-fn disk_letters(mut i: usize) -> String {
-    let mut out = Vec::new();
-    loop {
-        out.push(b'a' + (i % 26) as u8);
-        if i < 26 {
-            break;
-        }
-        i = i / 26 - 1;
-    }
-    out.reverse();
-    String::from_utf8(out).expect("ascii")
-}
 
 /// PCI function of host `h`: 0000:00:SS.F from slot 1, eight functions per slot.
 fn pci(h: usize) -> (usize, usize) {
@@ -158,11 +147,6 @@ fn whole_host_domain(lus: usize) -> String {
         );
     }
     x + "</devices></domain>"
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
 }
 
 fn main() {

@@ -5,8 +5,10 @@
 //! Run: `cargo bench --bench validate` (or `-- 100000` for one size). Prints one line per size
 //! with the median of several runs and the time per device.
 
+mod common;
+use common::{disk_letters, median};
 use domxml::xml::Limits;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// A domain with `n` SCSI disks spread over virtio-scsi controllers and `n / 4` SCSI hostdevs.
 fn domain(n: usize) -> String {
@@ -54,25 +56,6 @@ fn domain(n: usize) -> String {
     }
     s.push_str("</devices></domain>\n");
     s
-}
-
-/// The letters of the i-th disk name (`a`, …, `z`, `aa`, …), libvirt's bijective base 26.
-fn disk_letters(mut i: usize) -> String {
-    let mut out = Vec::new();
-    loop {
-        out.push(b'a' + (i % 26) as u8);
-        if i < 26 {
-            break;
-        }
-        i = i / 26 - 1;
-    }
-    out.reverse();
-    String::from_utf8(out).expect("ascii")
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
 }
 
 fn main() {
