@@ -295,3 +295,42 @@ fn an_adapter_without_lus_gives_an_empty_controller_and_a_note() {
     assert_eq!(c.notes.len(), 1, "{:?}", c.notes);
     assert!(c.notes[0].contains("has no LU"), "{:?}", c.notes);
 }
+
+#[test]
+fn every_adapter_form_names_a_whole_host() {
+    // fc_host by WWNs (a vHBA on its parent HBA), libvirt's parentaddr, and the host number.
+    let fc = "<adapter type='fc_host' parent='scsi_host5' wwnn='2000001A4A7F1234' wwpn='0x2100001a4a7f1234'/>";
+    assert_eq!(
+        passthrough(&domain(&whole(0, fc, "")), "fc"),
+        [(
+            "scsi-block".into(),
+            "scsi0-0-0-0".into(),
+            0,
+            0,
+            "/dev/sdc".into()
+        )]
+    );
+    // q35 capture: AHCI port 3 (unique_id 3 under 0000:00:1f.2) is host2 with LU 2:0:0:0 (sda).
+    let parentaddr = "<adapter type='scsi_host'><parentaddr unique_id='3'>\
+        <address domain='0x0000' bus='0x00' slot='0x1f' function='0x2'/></parentaddr></adapter>";
+    assert_eq!(
+        passthrough(&domain(&whole(0, parentaddr, "")), "q35"),
+        [(
+            "scsi-block".into(),
+            "scsi0-0-0-0".into(),
+            0,
+            0,
+            "/dev/sda".into()
+        )]
+    );
+    assert_eq!(
+        passthrough(&domain(&whole(0, "<adapter name='host2'/>", "")), "q35"),
+        [(
+            "scsi-block".into(),
+            "scsi0-0-0-0".into(),
+            0,
+            0,
+            "/dev/sda".into()
+        )]
+    );
+}
