@@ -42,6 +42,21 @@ pub struct DiskName<'a> {
     pub partition: Option<u32>,
 }
 
+/// The target name of disk `index` (0-based) with `prefix`: `sda`, …, `sdz`, `sdaa`, … —
+/// the inverse of [`parse_disk_name`], as libvirt's `virIndexToDiskName` numbers disks.
+pub fn disk_name(prefix: &str, mut index: u32) -> String {
+    let mut letters = Vec::new();
+    loop {
+        letters.push(b'a' + (index % 26) as u8);
+        if index < 26 {
+            break;
+        }
+        index = index / 26 - 1;
+    }
+    letters.reverse();
+    format!("{prefix}{}", String::from_utf8_lossy(&letters))
+}
+
 /// Parse a target name as libvirt's `virDiskNameParse` does.
 pub fn parse_disk_name(name: &str) -> Result<DiskName<'_>, DiskNameError> {
     let prefix = ["xvd", "ubd", "fd", "hd", "vd", "sd"]
@@ -338,6 +353,23 @@ impl ScsiLayout {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn disk_names_round_trip_through_the_parser() {
+        for (i, name) in [
+            (0, "sda"),
+            (25, "sdz"),
+            (26, "sdaa"),
+            (701, "sdzz"),
+            (702, "sdaaa"),
+        ] {
+            assert_eq!(disk_name("sd", i), name);
+        }
+        for i in (0..20_000).chain([u32::MAX / 64]) {
+            let n = disk_name("vd", i);
+            assert_eq!(parse_disk_name(&n).map(|d| d.index), Ok(i), "{n}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -402,7 +402,7 @@ fn libvirt_builds_the_same_devices_for_the_explicit_form_of_whole_host_controlle
                 );
                 match &lu.block {
                     Some(b) => {
-                        let dev = format!("sd{}", (b'a' + disks) as char);
+                        let dev = domxml::assign::disk_name("sd", disks);
                         disks += 1;
                         theirs.push_str(&format!(
                             "<disk type='block' device='lun'><driver name='qemu' type='raw'/><source dev='/dev/{b}'/><target dev='{dev}' bus='scsi'/>{at}</disk>"

@@ -72,17 +72,8 @@ fn lsi_style(model: Option<&str>) -> bool {
     matches!(model, None | Some("auto" | "lsilogic" | "am53c974"))
 }
 
-fn disk_index_name(mut idx: u32) -> String {
-    let mut s = Vec::new();
-    loop {
-        s.push(b'a' + (idx % 26) as u8);
-        if idx < 26 {
-            break;
-        }
-        idx = idx / 26 - 1;
-    }
-    s.reverse();
-    format!("sd{}", String::from_utf8(s).unwrap())
+fn disk_index_name(idx: u32) -> String {
+    domxml::assign::disk_name("sd", idx)
 }
 
 struct Generated {

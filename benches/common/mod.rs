@@ -3,17 +3,8 @@
 use std::time::Duration;
 
 /// The letters of the `i`-th disk name (`a`, …, `z`, `aa`, …), as libvirt numbers `sdX`.
-pub fn disk_letters(mut i: usize) -> String {
-    let mut out = Vec::new();
-    loop {
-        out.push(b'a' + (i % 26) as u8);
-        if i < 26 {
-            break;
-        }
-        i = i / 26 - 1;
-    }
-    out.reverse();
-    String::from_utf8(out).expect("ascii")
+pub fn disk_letters(i: usize) -> String {
+    domxml::assign::disk_name("", u32::try_from(i).expect("fewer than 2^32 disks"))
 }
 
 /// The median of a few timings (they are noisy on a shared machine).
