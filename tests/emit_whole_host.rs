@@ -3,6 +3,7 @@
 //! report for whole real captures is in `tests/resolve.rs`; libvirt's view of the equivalent
 //! explicit devices is in `tests/libvirt_crosscheck.rs`. These are the rules and refusals.
 
+mod common;
 use domxml::emit::{
     convert_str, Caps, ConvertError, EmitError, FixedSg, HostLookup, Options, QemuVersion,
 };
@@ -26,32 +27,9 @@ fn domain(devices: &str) -> String {
 /// `-device` objects of the SCSI passthrough devices, with the file their drive opens.
 fn passthrough(xml: &str, tree: &str) -> Vec<(String, String, u64, u64, String)> {
     let c = convert_str(xml, &Options::default(), &sysfs(tree)).unwrap();
-    let argv = c.args.into_argv();
-    let objs = |flag: &str| -> Vec<Value> {
-        argv.windows(2)
-            .filter(|w| w[0] == flag)
-            .map(|w| serde_json::from_str(&w[1]).unwrap())
-            .collect()
-    };
-    let nodes = objs("-blockdev");
-    objs("-device")
+    common::passthrough_devices(&c.args.into_argv())
         .into_iter()
-        .filter(|d| matches!(d["driver"].as_str(), Some("scsi-block" | "scsi-generic")))
-        .map(|d| {
-            let node = d["drive"].as_str().unwrap();
-            let file = nodes
-                .iter()
-                .find(|n| n["node-name"] == node)
-                .map(|n| n["filename"].as_str().unwrap().to_string())
-                .unwrap();
-            (
-                d["driver"].as_str().unwrap().to_string(),
-                d["id"].as_str().unwrap().to_string(),
-                d["scsi-id"].as_u64().unwrap(),
-                d["lun"].as_u64().unwrap(),
-                file,
-            )
-        })
+        .map(|d| (d.driver, d.id, d.scsi_id, d.lun, d.file))
         .collect()
 }
 

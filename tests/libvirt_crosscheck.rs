@@ -8,6 +8,7 @@
 //! resolution (whose substring match domxml fixes: see the second test)
 //! is checked by a private libvirtd in the same kind of namespace.
 
+mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -88,26 +89,31 @@ fn libvirt_argv(tree: &Path, dom: &Path, embed: &Path) -> Result<String, String>
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// True when every tool is installed; otherwise says which are missing and skips, except
+/// under DOMXML_REQUIRE_REAL: scripts/test.sh installs them and sets it, so missing there means
+/// the setup broke, which must not pass as a skip. (A mount namespace the machine refuses is
+/// still a skip: nothing in the project can grant it.)
+fn tools_present(tools: &[&str], what: &str) -> bool {
+    let missing: Vec<&str> = tools.iter().copied().filter(|c| !have(c)).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("DOMXML_REQUIRE_REAL").is_none(),
+        "required {what} could not run: {} not installed",
+        missing.join(", ")
+    );
+    eprintln!("{what} skipped: {} not installed", missing.join(", "));
+    false
+}
+
 /// A root for `qemu:///embed` that runs as root, or `None` (with a message) when the tools the
 /// cross-checks need are missing.
 fn embed_root(tmp: &Path) -> Option<PathBuf> {
-    let missing: Vec<&str> = ["virsh", "unshare", "qemu-system-x86_64"]
-        .into_iter()
-        .filter(|c| !have(c))
-        .collect();
-    if !missing.is_empty() {
-        // scripts/test.sh installs them and sets DOMXML_REQUIRE_REAL: missing there means the
-        // setup broke, which must not pass as a skip. (A mount namespace the machine refuses
-        // is still a skip: nothing in the project can grant it.)
-        assert!(
-            std::env::var_os("DOMXML_REQUIRE_REAL").is_none(),
-            "required cross-check could not run: {} not installed",
-            missing.join(", ")
-        );
-        eprintln!(
-            "libvirt cross-check skipped: {} not installed",
-            missing.join(", ")
-        );
+    if !tools_present(
+        &["virsh", "unshare", "qemu-system-x86_64"],
+        "libvirt cross-check",
+    ) {
         return None;
     }
     let embed = tmp.join("embed");
@@ -236,20 +242,10 @@ type Case = (&'static str, u32, Option<&'static str>);
 #[test]
 #[ignore = "needs root, libvirtd with the storage driver and unshare; run with --ignored"]
 fn libvirt_pool_resolution_agrees_except_its_substring_match_on_bridges() {
-    let missing: Vec<&str> = ["libvirtd", "virsh", "unshare"]
-        .into_iter()
-        .filter(|c| !have(c))
-        .collect();
-    if !missing.is_empty() {
-        assert!(
-            std::env::var_os("DOMXML_REQUIRE_REAL").is_none(),
-            "required pool cross-check could not run: {} not installed",
-            missing.join(", ")
-        );
-        eprintln!(
-            "libvirt pool cross-check skipped: {} not installed",
-            missing.join(", ")
-        );
+    if !tools_present(
+        &["libvirtd", "virsh", "unshare"],
+        "libvirt pool cross-check",
+    ) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -319,39 +315,9 @@ fn libvirt_pool_resolution_agrees_except_its_substring_match_on_bridges() {
 /// domxml's whole-host devices have their own.
 fn passthrough_devices(text: &str) -> Vec<(String, String, u64, u64, u64, String)> {
     let argv = domxml::emit::parse_shell(text.trim()).expect("command line parses");
-    let objs = |flag: &str| -> Vec<serde_json::Value> {
-        argv.windows(2)
-            .filter(|w| w[0] == flag)
-            .filter_map(|w| serde_json::from_str(&w[1]).ok())
-            .collect()
-    };
-    let nodes = objs("-blockdev");
-    let mut v: Vec<_> = objs("-device")
+    let mut v: Vec<_> = common::passthrough_devices(&argv)
         .into_iter()
-        .filter(|d| matches!(d["driver"].as_str(), Some("scsi-block" | "scsi-generic")))
-        .map(|d| {
-            // Follow a format layer (libvirt's `-format` node) down to the file it opens.
-            let mut node = d["drive"].clone();
-            let mut file = "?".to_string();
-            for _ in 0..4 {
-                let Some(n) = nodes.iter().find(|n| n["node-name"] == node) else {
-                    break;
-                };
-                if let Some(f) = n["filename"].as_str() {
-                    file = f.to_string();
-                    break;
-                }
-                node = n["file"].clone();
-            }
-            (
-                d["driver"].as_str().unwrap().to_string(),
-                d["bus"].as_str().unwrap().to_string(),
-                d["channel"].as_u64().unwrap(),
-                d["scsi-id"].as_u64().unwrap(),
-                d["lun"].as_u64().unwrap(),
-                file,
-            )
-        })
+        .map(|d| (d.driver, d.bus, d.channel, d.scsi_id, d.lun, d.file))
         .collect();
     v.sort();
     v

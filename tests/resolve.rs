@@ -1,6 +1,7 @@
 //! Resolution against sysfs fixtures: the two real captures (checked against the guest's
 //! own report in `truth.txt`) and the synthetic trees for what the captures lack.
 
+mod common;
 use domxml::model::{Adapter, AdapterType, Hex, ParentAddr, PciAddress};
 use domxml::resolve::{
     lookup_lu, resolve_adapter, whole_host, Hctl, Index, ResolveError, SysPath, SysfsRoot,
@@ -1001,33 +1002,9 @@ fn check_whole_host_conversion(dir: &Path) -> usize {
     let c = convert_str(&xml, &Options::default(), &HostLookup::new(dir))
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let argv = c.args.into_argv();
-    let json = |flag: &str| -> Vec<serde_json::Value> {
-        argv.windows(2)
-            .filter(|w| w[0] == flag)
-            .map(|w| serde_json::from_str(&w[1]).unwrap())
-            .collect()
-    };
-    let files: BTreeMap<String, String> = json("-blockdev")
-        .iter()
-        .map(|b| {
-            (
-                b["node-name"].as_str().unwrap().to_string(),
-                b["filename"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    let mut got: Vec<(String, u64, u64, String, String)> = json("-device")
-        .iter()
-        .filter(|d| matches!(d["driver"].as_str(), Some("scsi-block" | "scsi-generic")))
-        .map(|d| {
-            (
-                d["bus"].as_str().unwrap().to_string(),
-                d["scsi-id"].as_u64().unwrap(),
-                d["lun"].as_u64().unwrap(),
-                d["driver"].as_str().unwrap().to_string(),
-                files[d["drive"].as_str().unwrap()].clone(),
-            )
-        })
+    let mut got: Vec<(String, u64, u64, String, String)> = common::passthrough_devices(&argv)
+        .into_iter()
+        .map(|d| (d.bus, d.scsi_id, d.lun, d.driver, d.file))
         .collect();
     got.sort();
     let mut want: Vec<(String, u64, u64, String, String)> = lus

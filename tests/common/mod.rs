@@ -271,3 +271,56 @@ pub fn diff(
     }
     problems
 }
+
+/// A SCSI passthrough `-device` (`scsi-block` or `scsi-generic`) of a JSON-syntax command
+/// line, with the file its drive finally opens.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PassDev {
+    pub driver: String,
+    pub id: String,
+    pub bus: String,
+    pub channel: u64,
+    pub scsi_id: u64,
+    pub lun: u64,
+    /// The `filename` at the bottom of the drive's node chain (a format layer such as
+    /// libvirt's `libvirt-N-format` is followed down to its storage node), or `?`.
+    pub file: String,
+}
+
+/// Every SCSI passthrough device of `argv`, in command-line order.
+pub fn passthrough_devices(argv: &[String]) -> Vec<PassDev> {
+    let objs = |flag: &str| -> Vec<Value> {
+        argv.windows(2)
+            .filter(|w| w[0] == flag)
+            .filter_map(|w| serde_json::from_str(&w[1]).ok())
+            .collect()
+    };
+    let nodes = objs("-blockdev");
+    let file_of = |drive: &Value| {
+        let mut node = drive.clone();
+        for _ in 0..4 {
+            let Some(n) = nodes.iter().find(|n| n["node-name"] == node) else {
+                break;
+            };
+            if let Some(f) = n["filename"].as_str() {
+                return f.to_string();
+            }
+            node = n["file"].clone();
+        }
+        "?".to_string()
+    };
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    objs("-device")
+        .into_iter()
+        .filter(|d| matches!(d["driver"].as_str(), Some("scsi-block" | "scsi-generic")))
+        .map(|d| PassDev {
+            driver: s(&d["driver"]),
+            id: s(&d["id"]),
+            bus: s(&d["bus"]),
+            channel: d["channel"].as_u64().unwrap_or(u64::MAX),
+            scsi_id: d["scsi-id"].as_u64().unwrap_or(u64::MAX),
+            lun: d["lun"].as_u64().unwrap_or(u64::MAX),
+            file: file_of(&d["drive"]),
+        })
+        .collect()
+}
