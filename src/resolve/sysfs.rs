@@ -192,7 +192,7 @@ pub struct SysfsRoot {
     canon: PathBuf,
     /// Every path touched, when recording.
     recording: RefCell<Option<BTreeMap<SysPath, Recorded>>>,
-    /// Directories whose OS-canonical path was checked to lie under the root. Checking once
+    /// Canonical directories (no symlink on their path) known to lie under the root. Checking once
     /// per directory instead of once per attribute keeps the scan at a few system calls per
     /// attribute (`realpath` costs one `readlink` per path component).
     verified: RefCell<HashSet<SysPath>>,
@@ -368,8 +368,14 @@ impl SysfsRoot {
             return Ok(self.full(dir));
         }
         let full = self.full(dir);
+        // The parent must itself be verified, not merely inside the root: `verified` holds
+        // canonical paths only (the walk skips its lstat for them), and a directory reached
+        // through a symlinked parent is not canonical.
         let parent_ok = match dir.parent() {
-            Some(parent) => self.checked_dir(&parent).is_ok(),
+            Some(parent) => {
+                self.checked_dir(&parent).is_ok()
+                    && (parent.0.is_empty() || self.verified.borrow().contains(&parent))
+            }
             None => true,
         };
         let real_dir = std::fs::symlink_metadata(&full)
@@ -509,6 +515,43 @@ pub struct Listing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_directory_behind_a_symlink_is_checked_in_full_and_never_remembered_as_canonical() {
+        let t = tempfile::tempdir().unwrap();
+        let sys = t.path().join("sys");
+        std::fs::create_dir_all(sys.join("class")).unwrap();
+        std::fs::create_dir_all(sys.join("real")).unwrap();
+        std::fs::write(sys.join("real/attr"), "inside\n").unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("attr"), "secret\n").unwrap();
+        std::os::unix::fs::symlink("../real", sys.join("class/in")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), sys.join("class/out")).unwrap();
+        let root = SysfsRoot::at(t.path()).unwrap();
+        let p = |s: &str| SysPath::parse(s).unwrap();
+        // Inside the root: read, but the symlinked path is not taken for a canonical one.
+        assert_eq!(
+            root.read_text(&p("sys/class/in"), "attr")
+                .unwrap()
+                .as_deref(),
+            Some("inside")
+        );
+        assert!(!root.verified.borrow().contains(&p("sys/class/in")));
+        // …nor is a real directory below it.
+        std::fs::create_dir_all(sys.join("real/sub")).unwrap();
+        std::fs::write(sys.join("real/sub/attr"), "deeper\n").unwrap();
+        assert_eq!(
+            root.read_text(&p("sys/class/in/sub"), "attr")
+                .unwrap()
+                .as_deref(),
+            Some("deeper")
+        );
+        assert!(!root.verified.borrow().contains(&p("sys/class/in/sub")));
+        assert!(root.verified.borrow().contains(&p("sys/class")));
+        // Outside: refused, never read.
+        let e = root.read_text(&p("sys/class/out"), "attr").unwrap_err();
+        assert!(matches!(e, ResolveError::Escape { .. }), "{e}");
+    }
 
     #[test]
     fn component_refuses_traversal_and_separators() {
