@@ -14,8 +14,8 @@
 
 mod common;
 use common::{disk_letters, median};
-use domxml::emit::{convert_str, HostLookup, Options};
 use domxml::resolve::{Index, SysfsRoot};
+use domxml::{convert_bytes, Host, Limits, Options};
 use std::fmt::Write as _;
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -174,8 +174,13 @@ fn main() {
             assert_eq!(idx.lus().count(), n);
 
             let t = Instant::now();
-            let c = convert_str(&hd_xml, &Options::default(), &HostLookup::new(dir.path()))
-                .expect("hostdev domain converts");
+            let c = convert_bytes(
+                hd_xml.as_bytes(),
+                Limits::default(),
+                &Options::default(),
+                Host::Sysfs(dir.path()),
+            )
+            .expect("hostdev domain converts");
             h.push(t.elapsed());
             let sgs = c
                 .args
@@ -186,8 +191,13 @@ fn main() {
             assert_eq!(sgs, n);
 
             let t = Instant::now();
-            let c = convert_str(&wh_xml, &Options::default(), &HostLookup::new(dir.path()))
-                .expect("whole-host domain converts");
+            let c = convert_bytes(
+                wh_xml.as_bytes(),
+                Limits::default(),
+                &Options::default(),
+                Host::Sysfs(dir.path()),
+            )
+            .expect("whole-host domain converts");
             w.push(t.elapsed());
             let blocks = c
                 .args

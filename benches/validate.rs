@@ -85,16 +85,12 @@ fn main() {
                 &diags[..diags.len().min(3)]
             );
             let t = Instant::now();
-            let out = domxml::codec::format(&parsed);
+            let out = domxml::codec::write_document(&parsed);
             f.push(t.elapsed());
             assert!(out.len() > xml.len() / 2);
             let t = Instant::now();
-            let conv = domxml::emit::convert_str(
-                &xml,
-                &domxml::emit::Options::default(),
-                &domxml::emit::FixedSg,
-            )
-            .expect("bench domain converts");
+            let conv = domxml::convert_str(&xml, &domxml::Options::default())
+                .expect("bench domain converts");
             c.push(t.elapsed());
             assert!(conv.args.argv().len() > n);
         }

@@ -17,11 +17,23 @@ pub enum Severity {
     Error,
 }
 
-/// A stable diagnostic code, such as `E011`. See `docs/error-codes.md`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Code(pub &'static str);
+/// A stable diagnostic code, such as `E011`. See `docs/error-codes.md`; every code is a
+/// constant in [`codes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Code(pub(crate) &'static str);
 
 impl Code {
+    /// Look a code up by its text (`"E011"`), among the codes this build has.
+    ///
+    /// ```
+    /// assert_eq!(domxml::Code::parse("E011"), Some(domxml::codes::E011));
+    /// assert_eq!(domxml::Code::parse("E999"), None);
+    /// ```
+    pub fn parse(s: &str) -> Option<Code> {
+        codes::ALL.iter().copied().find(|c| c.0 == s)
+    }
+
     /// The code as text.
     pub fn as_str(&self) -> &'static str {
         self.0
@@ -42,8 +54,19 @@ impl fmt::Display for Code {
     }
 }
 
-/// One finding.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One finding. Serializes as `{code, severity, message, path, hint, pos}`, so a test can
+/// snapshot diagnostics as JSON.
+///
+/// ```
+/// let checked = domxml::check_str("<domain type='qemu'><devices><controller type='scsi' model='lsilogic'/>\
+///   <disk type='file'><source file='/a'/><target dev='sda' bus='scsi'/>\
+///   <address type='drive' controller='0' bus='0' target='1' unit='0'/></disk></devices></domain>");
+/// let d = checked.errors().next().unwrap();
+/// assert_eq!((d.code, d.pos.unwrap().line), (domxml::codes::E011, 1));
+/// let json = serde_json::to_value(d).unwrap();
+/// assert_eq!(json["code"], "E011");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     /// Stable code.
     pub code: Code,
@@ -256,6 +279,38 @@ pub mod codes {
         E091,
         /// Host device that does not resolve under `--sysfs-root`.
         E092,
+        /// Not a QEMU domain (`convert`).
+        E100,
+        /// SCSI controller model this QEMU lacks or this machine cannot have (`convert`).
+        E101,
+        /// No default SCSI controller model in this QEMU (`convert`).
+        E102,
+        /// PCI placement impossible: bus not emitted, no slot left (`convert`).
+        E103,
+        /// Device not emitted: bus, disk type or source domxml does not build (`convert`).
+        E104,
+        /// virtio-blk SCSI passthrough on a QEMU without it (`convert`).
+        E105,
+        /// Shared read-write disk on a non-raw image (`convert`).
+        E106,
+        /// Disk property QEMU cannot take (`convert`).
+        E107,
+        /// iSCSI source QEMU cannot address (`convert`).
+        E108,
+        /// Secret that cannot be named as a file (`convert`).
+        E109,
+        /// Secret file missing under `--check-secrets` (`convert`).
+        E110,
+        /// Unmanaged reservations without a helper socket (`convert`).
+        E111,
+        /// Host device that does not resolve (`convert`).
+        E120,
+        /// The same host LU passed twice (`convert`).
+        E121,
+        /// Whole-host LU on a guest address already taken (`convert`).
+        E122,
+        /// Whole-host LU beyond virtio-scsi's address range (`convert`).
+        E123,
         /// Unknown element.
         W001,
         /// Unknown attribute.

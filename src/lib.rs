@@ -1,37 +1,86 @@
 //! domxml reads libvirt-style domain and storage-pool XML into a typed model, validates it
-//! with libvirt's SCSI rules (and some libvirt lacks), and formats it canonically.
+//! with libvirt's SCSI rules (and some libvirt lacks), resolves its SCSI host devices through
+//! sysfs, and turns it into the QEMU command line libvirt would build.
 //!
-//! The pipeline: `XML --parse--> model --validate--> checked model --resolve(sysfs)-->
-//! resolved devices --emit--> QEMU argv | libvirt calls`. [`emit`] turns a validated domain
-//! into the QEMU command line libvirt would build; host SCSI LUs are looked up through
-//! [`emit::LuLookup`].
+//! The pipeline, and the root function for each step:
+//!
+//! ```text
+//! XML --check--> model + located diagnostics --resolve(sysfs)--> ResolvedDomain --convert--> QEMU argv
+//! ```
+//!
+//! * [`check_str`] / [`check`]: parse and validate; every [`Diagnostic`] has a stable
+//!   [`Code`], an element path, a line and a column.
+//! * [`resolve()`]: what each host device names today (`hostN`, `/dev/sgN`, `/dev/sdX`), read
+//!   through a [`SysfsRoot`] (`/`, or a tree recorded by `domxml sysfs-snapshot`).
+//! * [`convert()`]: the command line of a checked domain and its [`ResolvedDomain`];
+//!   [`convert_str`] does all three steps for a document, offline.
+//!
+//! Asserting on located diagnostics, as a CI test does:
+//!
+//! ```
+//! let checked = domxml::check_str("<domain type='qemu'>\n<devices>\n\
+//!   <controller type='scsi' index='0' model='lsilogic'/>\n\
+//!   <disk type='file' device='disk'><source file='/tmp/a.img'/>\
+//!   <target dev='sda' bus='scsi'/><address type='drive' controller='0' bus='0' target='1' unit='0'/></disk>\n\
+//!   </devices></domain>");
+//! let e = checked.errors().next().unwrap();
+//! assert_eq!(e.code, domxml::codes::E011); // lsilogic takes target 0 only
+//! assert_eq!(e.pos.unwrap().line, 4);
+//! ```
+//!
+//! Snapshotting a command line (notes about devices domxml does not emit are part of it):
 //!
 //! ```
 //! let xml = "<domain type='qemu'><name>g</name><devices>\
-//!   <controller type='scsi' index='0' model='lsilogic'/>\
-//!   <disk type='file' device='disk'><source file='/tmp/a.img'/>\
-//!   <target dev='sda' bus='scsi'/><address type='drive' controller='0' bus='0' target='1' unit='0'/></disk>\
+//!   <controller type='scsi' model='virtio-scsi'/>\
+//!   <disk type='block' device='lun'><source dev='/dev/sdb'/><target dev='sda' bus='scsi'/></disk>\
 //!   </devices></domain>";
-//! let parsed = domxml::codec::parse_str(xml).unwrap();
-//! let report = domxml::validate::validate(&parsed.definition);
-//! assert_eq!(report[0].code.as_str(), "E011"); // lsilogic takes target 0 only
+//! let text = domxml::shell_snapshot(xml, &domxml::Options::default()).unwrap();
+//! assert!(text.contains(r#""driver":"scsi-block""#));
+//! ```
+//!
+//! Building a model in code and writing it back:
+//!
+//! ```
+//! use domxml::{Controller, Disk, Domain};
+//! let domain = Domain::builder("vm1")
+//!     .controller(Controller::virtio_scsi(0))
+//!     .disk(Disk::lun("/dev/sdb", "sda"))
+//!     .build()
+//!     .unwrap();
+//! assert!(domxml::write_domain(&domain).contains("<disk type='block' device='lun'>"));
 //! ```
 
 pub mod assign;
+mod builder;
 pub mod codec;
 pub mod diag;
 pub mod emit;
+mod error;
 pub mod model;
 pub mod report;
 pub mod resolve;
+pub mod snapshot;
 pub mod validate;
 pub mod xml;
 
-use diag::{Diagnostic, Severity};
+pub use builder::{BuildError, DomainBuilder};
+pub use diag::{codes, Code, Diagnostic, Severity};
+pub use emit::{convert, Caps, Converted, EmitError, Note, Options, QemuArgs, QemuVersion};
+pub use error::{Diagnostics, Error};
+pub use model::{
+    Adapter, Controller, ControllerModel, ControllerType, Definition, Device, DeviceAddress, Disk,
+    DiskBus, DiskDevice, DiskType, Domain, DomainType, DriveAddress, Hostdev, HostdevType, Pool,
+};
+pub use resolve::{resolve, ResolveError, ResolvedDomain, SysfsRoot};
+pub use xml::Limits;
 
-/// The outcome of checking one document: every diagnostic (parse errors, warnings and
-/// validation errors), located, in source order.
+use std::path::Path;
+
+/// The outcome of checking one document: the model when it parsed, and every diagnostic
+/// (parse errors, warnings and validation errors), located, in source order.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Checked {
     /// The parsed document, when it parsed.
     pub parsed: Option<codec::Parsed>,
@@ -47,51 +96,73 @@ impl Checked {
             .iter()
             .any(|d| d.is_error() || (strict && d.severity == Severity::Warning))
     }
-}
 
-/// Resolve the host devices of a checked document (SCSI hostdevs, lun disks on `/dev/sdX`,
-/// whole-host controllers, a scsi pool's adapter) through a sysfs index, adding an error
-/// `E092` at the element of each one that does not resolve. Runs only on a document without
-/// errors: an incomplete `<source>` is already reported by the validator, and resolving it
-/// would say the same thing twice.
-///
-/// This is what `domxml validate --sysfs-root DIR` adds: a definition checked against the
-/// host it is meant for (or a `domxml sysfs-snapshot` of it), with located errors.
-pub fn check_host(checked: &mut Checked, idx: &resolve::Index) {
-    if !checked.is_valid(false) {
-        return;
+    /// The errors.
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
     }
-    let Some(parsed) = &checked.parsed else {
-        return;
-    };
-    let rep = resolve::report::resolve_definition(&parsed.definition, idx);
-    let mut seen = std::collections::HashSet::new();
-    for row in &rep.rows {
-        if row.status != resolve::report::Status::Error
-            || !seen.insert((row.path.clone(), row.message.clone()))
-        {
-            continue;
+
+    /// The warnings.
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| !d.is_error())
+    }
+
+    /// The domain, when the document parsed and is a domain.
+    pub fn domain(&self) -> Option<&Domain> {
+        match &self.parsed.as_ref()?.definition {
+            Definition::Domain(d) => Some(d),
+            Definition::Pool(_) => None,
         }
-        let mut d = Diagnostic::new(
-            diag::codes::E092,
-            row.path.clone(),
-            format!(
-                "host check failed for this {}: {}",
-                row.device,
-                row.message.as_deref().unwrap_or("unknown reason")
-            ),
-        )
-        .hint("`domxml resolve --sysfs-root DIR FILE` shows what each device resolves to; fix the adapter or address, or check against the host it is meant for");
-        d.locate(&parsed.source_map);
-        checked.diagnostics.push(d);
     }
-    checked
-        .diagnostics
-        .sort_by_key(|d| (d.pos.map(|p| p.offset).unwrap_or(usize::MAX), d.code));
+
+    /// `--strict`: every warning becomes an error.
+    ///
+    /// ```
+    /// let c = domxml::check_str("<domain type='qemu'><bogus/></domain>");
+    /// assert!(c.is_valid(false));
+    /// assert!(!c.strict().is_valid(false));
+    /// ```
+    pub fn strict(mut self) -> Checked {
+        for d in &mut self.diagnostics {
+            d.severity = Severity::Error;
+        }
+        self
+    }
+
+    /// The error diagnostics, or the domain when there are none.
+    fn into_domain(self) -> Result<(Box<Domain>, codec::Parsed), Error> {
+        if !self.is_valid(false) {
+            return Err(Diagnostics(
+                self.diagnostics
+                    .into_iter()
+                    .filter(Diagnostic::is_error)
+                    .collect(),
+            )
+            .into());
+        }
+        let Some(parsed) = self.parsed else {
+            return Err(Diagnostics(Vec::new()).into());
+        };
+        match &parsed.definition {
+            Definition::Domain(d) => Ok((d.clone(), parsed)),
+            Definition::Pool(_) => Err(EmitError::new(
+                codes::E100,
+                "/pool",
+                "a storage pool has no QEMU command line",
+            )
+            .with_hint("pass a <domain> definition")
+            .into()),
+        }
+    }
+
+    fn sort(&mut self) {
+        self.diagnostics
+            .sort_by_key(|d| (d.pos.map(|p| p.offset).unwrap_or(usize::MAX), d.code));
+    }
 }
 
 /// Parse and validate one document.
-pub fn check(bytes: &[u8], limits: xml::Limits) -> Checked {
+pub fn check(bytes: &[u8], limits: Limits) -> Checked {
     match codec::parse_bytes(bytes, limits) {
         Err(diagnostics) => Checked {
             parsed: None,
@@ -103,11 +174,147 @@ pub fn check(bytes: &[u8], limits: xml::Limits) -> Checked {
                 d.locate(&parsed.source_map);
                 diagnostics.push(d);
             }
-            diagnostics.sort_by_key(|d| (d.pos.map(|p| p.offset).unwrap_or(usize::MAX), d.code));
-            Checked {
+            let mut c = Checked {
                 parsed: Some(parsed),
                 diagnostics,
-            }
+            };
+            c.sort();
+            c
         }
     }
+}
+
+/// Parse and validate a string with default limits.
+///
+/// ```
+/// let c = domxml::check_str("<domain type='qemu'><name>g</name></domain>");
+/// assert!(c.is_valid(true));
+/// assert_eq!(c.domain().unwrap().name.as_deref(), Some("g"));
+/// ```
+pub fn check_str(xml: &str) -> Checked {
+    check(xml.as_bytes(), Limits::default())
+}
+
+/// Resolve the host devices of a checked document (SCSI hostdevs, lun disks on `/dev/sdX`,
+/// whole-host controllers, a scsi pool's adapter) against a host, adding an error `E092` at the
+/// element of each one that does not resolve. Runs only on a document without errors: an
+/// incomplete `<source>` is already reported by the validator, and resolving it would say the
+/// same thing twice.
+///
+/// This is what `domxml validate --sysfs-root DIR` adds: a definition checked against the
+/// host it is meant for (or a `domxml sysfs-snapshot` of it), with located errors.
+pub fn check_host(checked: &mut Checked, idx: &resolve::Index) {
+    if !checked.is_valid(false) {
+        return;
+    }
+    let Some(parsed) = &checked.parsed else {
+        return;
+    };
+    let resolved = resolve::resolve_with_index(&parsed.definition, idx);
+    let rep = resolve::report::Report::of(&resolved);
+    let mut seen = std::collections::HashSet::new();
+    for row in &rep.rows {
+        if row.status != resolve::report::Status::Error
+            || !seen.insert((row.path.clone(), row.message.clone()))
+        {
+            continue;
+        }
+        let mut d = Diagnostic::new(
+            codes::E092,
+            row.path.clone(),
+            format!(
+                "host check failed for this {}: {}",
+                row.device,
+                row.message.as_deref().unwrap_or("unknown reason")
+            ),
+        )
+        .hint("`domxml resolve --sysfs-root DIR FILE` shows what each device resolves to; fix the adapter or address, or check against the host it is meant for");
+        d.locate(&parsed.source_map);
+        checked.diagnostics.push(d);
+    }
+    checked.sort();
+}
+
+/// Where a conversion finds the host devices a domain names.
+#[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
+pub enum Host<'a> {
+    /// No host: every SCSI hostdev passes `/dev/sg0` (what libvirt's test suite mocks), and a
+    /// whole-host controller is an error.
+    #[default]
+    Offline,
+    /// The sysfs under this directory (one containing `sys/`: `/`, or a `domxml
+    /// sysfs-snapshot`). It is read only when the domain has SCSI hostdevs or whole-host
+    /// controllers.
+    Sysfs(&'a Path),
+}
+
+/// Check, resolve and convert one document. Emit errors are located in the document.
+pub fn convert_bytes(
+    bytes: &[u8],
+    limits: Limits,
+    opts: &Options,
+    host: Host<'_>,
+) -> Result<Converted, Error> {
+    let (d, parsed) = check(bytes, limits).into_domain()?;
+    let resolved = match host {
+        Host::Sysfs(dir) if resolve::needs_host(&d) => {
+            resolve::resolve_passthrough(&d, &SysfsRoot::at(dir)?)?
+        }
+        Host::Sysfs(_) => ResolvedDomain::default(),
+        Host::Offline => resolve::offline(&d),
+    };
+    convert(&d, &resolved, opts).map_err(|mut e| {
+        e.locate(&parsed.source_map);
+        e.into()
+    })
+}
+
+/// Check and convert a document offline ([`Host::Offline`]).
+///
+/// ```
+/// let c = domxml::convert_str("<domain type='qemu'><name>g</name></domain>", &Default::default()).unwrap();
+/// assert_eq!(c.args.argv()[0], "/usr/bin/qemu-system-x86_64");
+/// ```
+pub fn convert_str(xml: &str, opts: &Options) -> Result<Converted, Error> {
+    convert_bytes(xml.as_bytes(), Limits::default(), opts, Host::Offline)
+}
+
+/// The text a snapshot test compares: the `--format shell` command line, then one `# note:`
+/// line per device that is not emitted ([`Converted::snapshot`]). Offline: SCSI hostdevs pass
+/// `/dev/sg0`, so the snapshot does not depend on the machine.
+///
+/// ```
+/// let text = domxml::shell_snapshot("<domain type='qemu'><name>g</name></domain>", &Default::default()).unwrap();
+/// assert!(text.starts_with("/usr/bin/qemu-system-x86_64 \\\n-name guest=g,debug-threads=on"));
+/// ```
+pub fn shell_snapshot(xml: &str, opts: &Options) -> Result<String, Error> {
+    convert_str(xml, opts).map(|c| c.snapshot())
+}
+
+/// Like [`shell_snapshot`], with host devices resolved through the sysfs tree under `root`
+/// (e.g. a `domxml sysfs-snapshot` committed beside the domain), so whole-host passthrough
+/// controllers, whose devices depend on the host, can be snapshotted too.
+///
+/// ```
+/// let root = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sysfs/q35");
+/// let xml = "<domain type='qemu'><name>g</name><memory>65536</memory><devices>\
+///   <controller type='scsi' index='0' model='virtio-scsi'><source>\
+///   <adapter name='scsi_host9'/><address type='scsi' bus='0' target='1'/></source></controller>\
+///   </devices></domain>";
+/// let text = domxml::shell_snapshot_with_sysfs(xml, &Default::default(), root.as_ref()).unwrap();
+/// assert!(text.contains(r#""driver":"scsi-block","drive":"lu-0-1-0""#));
+/// ```
+pub fn shell_snapshot_with_sysfs(xml: &str, opts: &Options, root: &Path) -> Result<String, Error> {
+    convert_bytes(xml.as_bytes(), Limits::default(), opts, Host::Sysfs(root)).map(|c| c.snapshot())
+}
+
+/// Write a domain as canonical XML (libvirt's layout and attribute order).
+///
+/// ```
+/// let d = domxml::Domain::builder("g").build().unwrap();
+/// assert_eq!(domxml::write_domain(&d), "<domain type='qemu'>\n  <name>g</name>\n  <devices/>\n</domain>\n");
+/// ```
+pub fn write_domain(d: &Domain) -> String {
+    codec::write_domain(d)
 }

@@ -2,12 +2,15 @@
 //! `schemas/validate-report.schema.json`) and for GitHub Actions (workflow annotations).
 
 use crate::diag::{Diagnostic, Severity};
+#[cfg(feature = "fancy")]
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
 use serde::Serialize;
+#[cfg(feature = "fancy")]
 use std::fmt;
 
 /// Output formats of `domxml validate`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Format {
     /// Source line with a caret, message, path and hint.
     Human,
@@ -89,24 +92,29 @@ pub fn github_line(file: &str, d: &Diagnostic) -> String {
     format!("::{level} {props}::{}", gh_escape(&msg, false))
 }
 
+#[cfg(feature = "fancy")]
 struct Rendered<'a> {
     d: &'a Diagnostic,
     src: NamedSource<std::sync::Arc<String>>,
     span: Option<SourceSpan>,
 }
 
+#[cfg(feature = "fancy")]
 impl fmt::Debug for Rendered<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.d, f)
     }
 }
+#[cfg(feature = "fancy")]
 impl fmt::Display for Rendered<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.d.message)
     }
 }
+#[cfg(feature = "fancy")]
 impl std::error::Error for Rendered<'_> {}
 
+#[cfg(feature = "fancy")]
 impl miette::Diagnostic for Rendered<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
         Some(Box::new(self.d.code))
@@ -143,6 +151,7 @@ impl miette::Diagnostic for Rendered<'_> {
     }
 }
 
+#[cfg(feature = "fancy")]
 /// The length of the token at `offset` (an element or attribute name), for the caret.
 fn token_len(src: &str, offset: usize) -> usize {
     let rest = match src.get(offset..) {
@@ -162,6 +171,7 @@ fn token_len(src: &str, offset: usize) -> usize {
     n.max(1)
 }
 
+#[cfg(feature = "fancy")]
 /// Render diagnostics for a person. `color` turns ANSI styling on.
 pub fn human(file: &str, src: &str, diags: &[Diagnostic], color: bool) -> String {
     let theme = if color {

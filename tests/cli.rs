@@ -1,5 +1,7 @@
 //! The `domxml` binary: exit codes, output formats, stdin, completions.
 
+#![cfg(feature = "cli")]
+
 mod common;
 
 use common::{root, xml_files};

@@ -1,5 +1,7 @@
 //! The `convert` and `snapshot` subcommands as a user runs them: exit codes, messages, files.
 
+#![cfg(feature = "cli")]
+
 use std::path::Path;
 use std::process::{Command, Output};
 

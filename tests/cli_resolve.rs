@@ -1,6 +1,8 @@
 //! `domxml resolve` and `domxml sysfs-snapshot`, run as a user runs them: the built binary on
 //! fixture domains (`fixtures/resolve/`) against fixture sysfs trees (`fixtures/sysfs/`).
 
+#![cfg(feature = "cli")]
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

@@ -4,7 +4,8 @@
 //! libvirt's test mock (every LU's sg is `sg0`). The corpus lives outside the crate
 //! (../shared/conformance/libvirt); the test skips with a message when it is absent.
 
-use domxml::emit::{convert_str, parse_shell, Caps, FixedSg, Options, QemuVersion, SysfsSg};
+use domxml::emit::{parse_shell, Caps, QemuVersion};
+use domxml::{convert_bytes, convert_str, Host, Limits, Options};
 mod common;
 
 use common::devices;
@@ -64,6 +65,7 @@ fn mock_sysfs(xml: &str) -> tempfile::TempDir {
             )
             .unwrap();
         }
+        std::fs::create_dir_all(t.path().join("sys/class")).unwrap();
     }
     t
 }
@@ -144,15 +146,15 @@ fn cases(dir: &Path) -> Vec<Case> {
 
 fn compare(case: &Case) -> Result<usize, String> {
     let xml = std::fs::read_to_string(&case.input).unwrap();
-    let opts = Options {
-        caps: Caps::of(case.version),
-        ..Options::default()
-    };
+    let opts = Options::default().caps(Caps::of(case.version));
     let sysfs = mock_sysfs(&xml);
-    let lookup = SysfsSg {
-        root: sysfs.path().to_path_buf(),
-    };
-    let ours = convert_str(&xml, &opts, &lookup).map_err(|e| format!("conversion failed: {e}"))?;
+    let ours = convert_bytes(
+        xml.as_bytes(),
+        Limits::default(),
+        &opts,
+        Host::Sysfs(sysfs.path()),
+    )
+    .map_err(|e| format!("conversion failed: {e}"))?;
     let ours = devices(ours.args.argv());
     let theirs = devices(&libvirt_argv(&case.expected));
     let problems = common::diff(&theirs, &ours);
@@ -220,13 +222,10 @@ fn every_libvirt_error_case_is_refused() {
                 .into_iter()
                 .collect();
         }
-        let opts = Options {
-            caps,
-            ..Options::default()
-        };
+        let opts = Options::default().caps(caps);
         let expected = std::fs::read_to_string(dir.join(format!("{name}.x86_64-latest.err")))
             .unwrap_or_default();
-        match convert_str(&xml, &opts, &FixedSg) {
+        match convert_str(&xml, &opts) {
             Ok(_) => accepted.push(name.clone()),
             Err(e) => println!(
                 "refused  {name}: {}\n         libvirt: {}",
@@ -253,11 +252,12 @@ fn version_dependent_errors_use_libvirts_messages() {
         println!("skipped: ../shared/conformance/libvirt is absent");
         return;
     };
-    for (name, without) in [
-        ("virtio-lun", vec![]),
+    for (name, without, code) in [
+        ("virtio-lun", vec![], domxml::codes::E105),
         (
             "controller-scsi-default-unavailable",
             vec!["lsi", "virtio-scsi"],
+            domxml::codes::E102,
         ),
     ] {
         let xml = std::fs::read_to_string(dir.join(format!("{name}.xml"))).unwrap();
@@ -265,19 +265,16 @@ fn version_dependent_errors_use_libvirts_messages() {
             std::fs::read_to_string(dir.join(format!("{name}.x86_64-latest.err"))).unwrap();
         let mut caps = Caps::of(LATEST);
         caps.without = without.into_iter().map(String::from).collect();
-        let opts = Options {
-            caps,
-            ..Options::default()
-        };
-        let err = match convert_str(&xml, &opts, &FixedSg) {
-            Err(domxml::emit::ConvertError::Emit(e)) => e,
+        let opts = Options::default().caps(caps);
+        let err = match convert_str(&xml, &opts) {
+            Err(domxml::Error::Emit(e)) => e,
             other => panic!("{name}: expected an emit error, got {other:?}"),
         };
         assert!(
-            expected.contains(&err.message),
+            expected.contains(err.message()),
             "{name}: {} vs {expected}",
-            err.message
+            err.message()
         );
-        assert_eq!(err.code, name);
+        assert_eq!(err.code(), code, "{name}");
     }
 }

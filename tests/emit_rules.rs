@@ -1,7 +1,7 @@
 //! Single emission rules, each checked against what libvirt 9.0's
 //! `virsh domxml-to-native qemu-argv` printed for the same XML (quoted in each test).
 
-use domxml::emit::{convert_str, ConvertError, FixedSg, Options};
+use domxml::{convert_str, Error, Options};
 
 fn domain(devices: &str) -> String {
     format!(
@@ -12,7 +12,7 @@ fn domain(devices: &str) -> String {
 }
 
 fn device_lines(xml: &str) -> Vec<String> {
-    let c = convert_str(xml, &Options::default(), &FixedSg).unwrap();
+    let c = convert_str(xml, &Options::default()).unwrap();
     let argv = c.args.into_argv();
     argv.windows(2)
         .filter(|w| w[0] == "-device")
@@ -47,9 +47,9 @@ fn chs_translation_on_a_scsi_disk_is_refused_with_libvirts_message() {
         "<disk type='file' device='disk'><source file='/a'/><target dev='sda' bus='scsi'/>\
          <geometry cyls='16383' heads='16' secs='63' trans='lba'/></disk>",
     );
-    match convert_str(&xml, &Options::default(), &FixedSg) {
-        Err(ConvertError::Emit(e)) => assert_eq!(
-            e.message,
+    match convert_str(&xml, &Options::default()) {
+        Err(Error::Emit(e)) => assert_eq!(
+            e.message(),
             "CHS translation mode can only be set for 'ide' bus not 'scsi'"
         ),
         other => panic!("expected a refusal, got {other:?}"),
@@ -63,9 +63,9 @@ fn a_shared_qcow2_disk_is_refused_with_libvirts_message() {
         "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/a'/>\
          <target dev='sda' bus='scsi'/><shareable/></disk>",
     );
-    match convert_str(&xml, &Options::default(), &FixedSg) {
-        Err(ConvertError::Emit(e)) => assert_eq!(
-            e.message,
+    match convert_str(&xml, &Options::default()) {
+        Err(Error::Emit(e)) => assert_eq!(
+            e.message(),
             "shared access for disk 'sda' requires use of supported storage format"
         ),
         other => panic!("expected a refusal, got {other:?}"),
@@ -81,7 +81,7 @@ fn a_shared_writable_disk_defaults_to_cache_none() {
          <disk type='file' device='disk'><source file='/a'/><target dev='sda' bus='scsi'/>\
          <shareable/></disk>",
     );
-    let c = convert_str(&xml, &Options::default(), &FixedSg).unwrap();
+    let c = convert_str(&xml, &Options::default()).unwrap();
     let text = c.args.argv().join("\n");
     assert!(
         text.contains(r#""cache":{"direct":true,"no-flush":false}"#),
@@ -114,9 +114,9 @@ fn disks_are_numbered_per_bus_in_target_order_like_libvirts_disk_list() {
 fn ncr53c90_on_a_pc_machine_is_refused_with_libvirts_message() {
     // libvirt 9.0: "ncr53c90 SCSI controller is not a built-in for this machine"
     let xml = domain("<controller type='scsi' index='0' model='ncr53c90'/>");
-    match convert_str(&xml, &Options::default(), &FixedSg) {
-        Err(ConvertError::Emit(e)) => assert_eq!(
-            e.message,
+    match convert_str(&xml, &Options::default()) {
+        Err(Error::Emit(e)) => assert_eq!(
+            e.message(),
             "ncr53c90 SCSI controller is not a built-in for this machine"
         ),
         other => panic!("expected a refusal, got {other:?}"),

@@ -2,7 +2,7 @@
 //! command line shows up as a reviewed diff. The devices in these snapshots are checked
 //! elsewhere: against libvirt (conformance and live tests) and against QEMU (qemu_real).
 
-use domxml::emit::{shell_snapshot, Options};
+use domxml::{shell_snapshot, Options};
 
 #[test]
 fn shell_layout_of_every_fixture_domain() {
@@ -17,10 +17,7 @@ fn shell_layout_of_every_fixture_domain() {
 fn legacy_shell_layout_of_every_fixture_domain() {
     insta::glob!("fixtures/domains/*.xml", |path| {
         let xml = std::fs::read_to_string(path).unwrap();
-        let opts = Options {
-            caps: domxml::emit::Caps::of(domxml::emit::QemuVersion::new(4, 0)),
-            ..Options::default()
-        };
+        let opts = Options::for_qemu(domxml::QemuVersion::new(4, 0));
         let text = shell_snapshot(&xml, &opts).unwrap();
         insta::assert_snapshot!("legacy_shell", text);
     });

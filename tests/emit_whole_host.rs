@@ -4,16 +4,21 @@
 //! explicit devices is in `tests/libvirt_crosscheck.rs`. These are the rules and refusals.
 
 mod common;
-use domxml::emit::{
-    convert_str, Caps, ConvertError, EmitError, FixedSg, HostLookup, Options, QemuVersion,
-};
+use domxml::emit::{Caps, QemuVersion};
+use domxml::{codes, convert_bytes, Converted, EmitError, Error, Host, Limits, Options};
 use serde_json::Value;
+use std::path::PathBuf;
 
-fn sysfs(name: &str) -> HostLookup {
-    HostLookup::new(format!(
+fn sysfs(name: &str) -> PathBuf {
+    PathBuf::from(format!(
         "{}/fixtures/sysfs/{name}",
         env!("CARGO_MANIFEST_DIR")
     ))
+}
+
+/// Convert against a sysfs tree.
+fn convert_str(xml: &str, opts: &Options, root: &std::path::Path) -> Result<Converted, Error> {
+    convert_bytes(xml.as_bytes(), Limits::default(), opts, Host::Sysfs(root))
 }
 
 fn domain(devices: &str) -> String {
@@ -35,7 +40,7 @@ fn passthrough(xml: &str, tree: &str) -> Vec<(String, String, u64, u64, String)>
 
 fn refusal(xml: &str, tree: &str) -> EmitError {
     match convert_str(xml, &Options::default(), &sysfs(tree)) {
-        Err(ConvertError::Emit(e)) => e,
+        Err(Error::Emit(e)) => e,
         Err(other) => panic!("expected an emit error, got {other}"),
         Ok(c) => panic!("expected a refusal, got {:?}", c.args.into_argv()),
     }
@@ -105,10 +110,7 @@ fn legacy_syntax_names_each_drive_after_its_device() {
         "<adapter name='scsi_host9'/>",
         "<address type='scsi' bus='0' target='1'/>",
     ));
-    let opts = Options {
-        caps: Caps::of(QemuVersion::new(4, 1)),
-        ..Options::default()
-    };
+    let opts = Options::default().caps(Caps::of(QemuVersion::new(4, 1)));
     let argv = convert_str(&xml, &opts, &sysfs("q35"))
         .unwrap()
         .args
@@ -159,14 +161,14 @@ fn a_user_alias_on_the_controller_names_its_lus_and_node_names_stay_short() {
 fn luns_of_two_host_channels_meeting_at_one_guest_address_are_refused() {
     let xml = domain(&whole(0, "<adapter parent='pci_0000_00_06_0'/>", ""));
     let e = refusal(&xml, "multi-bus");
-    assert_eq!(e.code, "address-conflict");
+    assert_eq!(e.code(), codes::E122);
     assert!(
-        e.message
+        e.message()
             .contains("host LU 0:2:1:0 would be guest target 1 lun 0"),
         "{e}"
     );
-    assert!(e.message.contains("0:0:1:0"), "{e}");
-    assert!(e.hint.unwrap().contains("bus target"));
+    assert!(e.message().contains("0:0:1:0"), "{e}");
+    assert!(e.hint().unwrap().contains("bus target"));
 }
 
 #[test]
@@ -178,9 +180,9 @@ fn a_target_above_255_or_a_lun_above_16383_is_refused_not_renumbered() {
             &format!("<address type='scsi' bus='0' target='{target}'/>"),
         ));
         let e = refusal(&xml, "multi-bus");
-        assert_eq!(e.code, "unsupported");
+        assert_eq!(e.code(), codes::E123);
         assert!(
-            e.message
+            e.message()
                 .contains(&format!("host LU {lu} cannot keep its address")),
             "{e}"
         );
@@ -199,9 +201,9 @@ fn a_disk_at_an_address_the_host_adapter_fills_is_a_conflict_naming_the_disk() {
         )
     ));
     let e = refusal(&xml, "q35");
-    assert_eq!(e.code, "address-conflict");
-    assert!(e.message.contains("host LU 9:0:1:1"), "{e}");
-    assert!(e.message.contains("/domain/devices/disk"), "{e}");
+    assert_eq!(e.code(), codes::E122);
+    assert!(e.message().contains("host LU 9:0:1:1"), "{e}");
+    assert!(e.message().contains("/domain/devices/disk"), "{e}");
 }
 
 #[test]
@@ -226,9 +228,9 @@ fn an_lu_given_to_the_guest_twice_is_refused_whoever_gives_it() {
         (again, "9:0:1:0", "controller[2]"),
     ] {
         let e = refusal(&domain(&format!("{ctrl}{other}")), "q35");
-        assert_eq!(e.code, "duplicate-lu", "{e}");
-        assert!(e.message.contains(&format!("host LU {lu}")), "{e}");
-        assert!(e.message.contains(by), "{e}");
+        assert_eq!(e.code(), codes::E121, "{e}");
+        assert!(e.message().contains(&format!("host LU {lu}")), "{e}");
+        assert!(e.message().contains(by), "{e}");
     }
 }
 
@@ -236,19 +238,19 @@ fn an_lu_given_to_the_guest_twice_is_refused_whoever_gives_it() {
 fn an_adapter_that_does_not_resolve_names_the_controller_and_what_exists() {
     let xml = domain(&whole(0, "<adapter parent='pci_0000_00_1c_0'/>", ""));
     let e = refusal(&xml, "q35");
-    assert_eq!(e.code, "host-lookup");
-    assert!(e.device.starts_with("/domain/devices/controller"), "{e}");
+    assert_eq!(e.code(), codes::E120);
+    assert!(e.path().starts_with("/domain/devices/controller"), "{e}");
     // The root port is not the host's PCI parent; the function below it is named.
-    assert!(e.message.contains("0000:01:00.0"), "{e}");
+    assert!(e.message().contains("0000:01:00.0"), "{e}");
 }
 
 #[test]
 fn without_sysfs_a_whole_host_controller_is_refused_and_says_how_to_convert_it() {
     let xml = domain(&whole(0, "<adapter name='scsi_host9'/>", ""));
-    match convert_str(&xml, &Options::default(), &FixedSg) {
-        Err(ConvertError::Emit(e)) => {
-            assert_eq!(e.code, "host-lookup");
-            assert!(e.message.contains("--sysfs-root"), "{e}");
+    match domxml::convert_str(&xml, &Options::default()) {
+        Err(Error::Emit(e)) => {
+            assert_eq!(e.code(), codes::E120);
+            assert!(e.message().contains("--sysfs-root"), "{e}");
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
@@ -271,7 +273,7 @@ fn an_adapter_without_lus_gives_an_empty_controller_and_a_note() {
         .iter()
         .any(|a| a.contains("scsi-block") || a.contains("scsi-generic")));
     assert_eq!(c.notes.len(), 1, "{:?}", c.notes);
-    assert!(c.notes[0].contains("has no LU"), "{:?}", c.notes);
+    assert!(c.notes[0].message.contains("has no LU"), "{:?}", c.notes);
 }
 
 #[test]

@@ -8,6 +8,9 @@
 //! resolution (whose substring match domxml fixes: see the second test)
 //! is checked by a private libvirtd in the same kind of namespace.
 
+// One cross-check runs the binary; without the `cli` feature its helpers go unused.
+#![cfg_attr(not(feature = "cli"), allow(dead_code))]
+
 mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -127,6 +130,7 @@ fn embed_root(tmp: &Path) -> Option<PathBuf> {
 }
 
 #[test]
+#[cfg(feature = "cli")]
 #[ignore = "needs root, virsh (QEMU driver) and unshare; run with --ignored"]
 fn libvirt_hostdev_sg_lookup_agrees_with_domxml_on_every_real_capture() {
     let tmp = tempfile::tempdir().unwrap();
@@ -393,10 +397,14 @@ fn libvirt_builds_the_same_devices_for_the_explicit_form_of_whole_host_controlle
             }
             Err(e) => panic!("{name}: virsh failed: {e}\n{theirs}"),
         };
-        let lookup = domxml::emit::HostLookup::new(&tree);
-        let domxml_argv =
-            domxml::emit::convert_str(&ours, &domxml::emit::Options::default(), &lookup)
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+
+        let domxml_argv = domxml::convert_bytes(
+            ours.as_bytes(),
+            domxml::Limits::default(),
+            &domxml::Options::default(),
+            domxml::Host::Sysfs(tree.as_ref()),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
         let mine = passthrough_devices(&domxml::emit::to_shell(&domxml_argv.args));
         let libvirts = passthrough_devices(&libvirt);
         assert_eq!(mine.len(), idx.lus().count(), "{name}");

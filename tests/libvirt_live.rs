@@ -4,7 +4,7 @@
 //! both `domxml convert` and `virsh -c 'qemu:///embed?root=…' domxml-to-native qemu-argv`, and
 //! the SCSI devices and their backend chains must agree. libvirt reads SCSI hostdevs from
 //! /sys/bus/scsi/devices, so each virsh call runs in a private mount namespace over a fake
-//! sysfs, and domxml reads the same tree through `SysfsSg`.
+//! sysfs, and domxml resolves the same tree through its sysfs resolver.
 //!
 //! Skips when virsh, unshare or the embedded QEMU driver are unavailable. Tunables:
 //! `DOMXML_LIVE_CASES` (default 500), `DOMXML_LIVE_SEED` (replay), `DOMXML_LIVE_SECS` (time
@@ -12,7 +12,8 @@
 
 mod common;
 
-use domxml::emit::{convert_str, parse_shell, Caps, Options, QemuVersion, SysfsSg};
+use domxml::emit::{parse_shell, Caps, QemuVersion};
+use domxml::{convert_bytes, convert_str, Host, Limits, Options};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
@@ -552,11 +553,14 @@ fn domxml_agrees_with_live_libvirt_on_random_scsi_domains() {
                 for d in fake_sysfs_dirs(&g.luns) {
                     std::fs::create_dir_all(sys.join("sys").join(d)).unwrap();
                 }
-                let opts = Options {
-                    caps: Caps::of(QemuVersion::new(7, 2)),
-                    ..Options::default()
-                };
-                let ours = convert_str(&g.xml, &opts, &SysfsSg { root: sys.clone() });
+                std::fs::create_dir_all(sys.join("sys/class")).unwrap();
+                let opts = Options::default().caps(Caps::of(QemuVersion::new(7, 2)));
+                let ours = convert_bytes(
+                    g.xml.as_bytes(),
+                    Limits::default(),
+                    &opts,
+                    Host::Sysfs(&sys),
+                );
                 // libvirt creates a host tap device for <interface type='user'> even here;
                 // two workers can race for the name (vnet0). That is the host, not a verdict:
                 // retry.
@@ -579,7 +583,7 @@ fn domxml_agrees_with_live_libvirt_on_random_scsi_domains() {
                     // domxml's own checks for what QEMU refuses at start-up (a unit beyond
                     // what the controller model has, an address beyond QEMU's limits):
                     // libvirt passes these through; see docs/deviations.md.
-                    (Err(domxml::emit::ConvertError::Invalid(ds)), Ok(_))
+                    (Err(domxml::Error::Invalid(ds)), Ok(_))
                         if !ds.is_empty()
                             && ds
                                 .iter()
@@ -673,7 +677,7 @@ fn many_controllers_spill_onto_pci_bridges_as_in_libvirt() {
         let path = tmp.path().join(format!("many{n}.xml"));
         std::fs::write(&path, &x).unwrap();
         let theirs = virsh(&root, &path, &[]).unwrap_or_else(|e| panic!("virsh: {e}"));
-        let ours = convert_str(&x, &Options::default(), &domxml::emit::FixedSg).unwrap();
+        let ours = convert_str(&x, &Options::default()).unwrap();
         let pick = |argv: &[String]| -> Vec<String> {
             argv.windows(2)
                 .filter(|w| w[0] == "-device")

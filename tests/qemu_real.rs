@@ -4,7 +4,8 @@
 //! scsi-block, vhost-scsi) are checked against `-device NAME,help` instead. Skips when QEMU is
 //! not installed.
 
-use domxml::emit::{convert_str, Caps, FixedSg, Options, QemuVersion};
+use domxml::emit::{Caps, QemuVersion};
+use domxml::{convert_bytes, convert_str, Host, Limits, Options};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -226,12 +227,8 @@ fn run_fixture(name: &str, version: QemuVersion, wants: &[Want], controllers: &[
     let run = t.path().join("run");
     std::fs::create_dir(&run).unwrap();
     let xml = materialise(&fixture(name), t.path());
-    let opts = Options {
-        caps: Caps::of(version),
-        run_dir: Some(run.clone()),
-        ..Options::default()
-    };
-    let conv = convert_str(&xml, &opts, &FixedSg).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let opts = Options::default().caps(Caps::of(version)).run_dir(&run);
+    let conv = convert_str(&xml, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
     let argv = conv.args.into_argv();
     let mut g = Guest::start(&argv, &run);
     let present = g.peripherals();
@@ -478,20 +475,20 @@ fn passthrough_device_properties_are_ones_qemu_lists() {
     let xml = fixture("hostdev-passthrough.xml");
     let mut checked = 0;
     for version in [QemuVersion::new(7, 2), QemuVersion::new(6, 2)] {
-        let opts = Options {
-            caps: Caps::of(version),
-            ..Options::default()
-        };
-        let mut argv = convert_str(&xml, &opts, &FixedSg).unwrap().args.into_argv();
+        let opts = Options::default().caps(Caps::of(version));
+        let mut argv = convert_str(&xml, &opts).unwrap().args.into_argv();
         // Whole-host passthrough: scsi-block and scsi-generic devices of its own.
         let whole = "<domain type='qemu'><name>w</name><memory>65536</memory><devices>\
             <controller type='scsi' index='0' model='virtio-scsi'><source><adapter parent='pci_0000_00_08_0'/></source></controller>\
             </devices></domain>";
-        let lookup = domxml::emit::HostLookup::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/sysfs/virtio-multi"
-        ));
-        argv.extend(convert_str(whole, &opts, &lookup).unwrap().args.into_argv());
+        let tree = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sysfs/virtio-multi");
+        let c = convert_bytes(
+            whole.as_bytes(),
+            Limits::default(),
+            &opts,
+            Host::Sysfs(tree.as_ref()),
+        );
+        argv.extend(c.unwrap().args.into_argv());
         for w in argv.windows(2).filter(|w| w[0] == "-device") {
             let props: Vec<(String, String)> = if w[1].starts_with('{') {
                 let v: Value = serde_json::from_str(&w[1]).unwrap();
@@ -562,11 +559,8 @@ fn every_runnable_fixture_starts_and_realises_every_emitted_device() {
         let run = t.path().join("run");
         std::fs::create_dir(&run).unwrap();
         let xml = materialise(&raw, t.path());
-        let opts = Options {
-            run_dir: Some(run.clone()),
-            ..Options::default()
-        };
-        let argv = convert_str(&xml, &opts, &FixedSg).unwrap().args.into_argv();
+        let opts = Options::default().run_dir(&run);
+        let argv = convert_str(&xml, &opts).unwrap().args.into_argv();
         let ids: Vec<String> = argv
             .windows(2)
             .filter(|w| w[0] == "-device")
@@ -615,10 +609,7 @@ fn whole_host_lus_start_in_qemu_at_their_host_target_and_lun() {
         <controller type='scsi' index='0' model='virtio-scsi'><source><adapter parent='pci_0000_00_08_0'/></source></controller>\
         <controller type='scsi' index='1' model='virtio-scsi'><source><adapter name='scsi_host2'/></source></controller>\
         </devices></domain>";
-    let lookup = domxml::emit::HostLookup::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/sysfs/virtio-multi"
-    ));
+    let tree = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sysfs/virtio-multi");
     let wants = [
         ("scsi0-0-2-3", "scsi0.0", 2, 3, "sdc"),
         ("scsi0-0-2-4", "scsi0.0", 2, 4, "sg3"),
@@ -629,12 +620,16 @@ fn whole_host_lus_start_in_qemu_at_their_host_target_and_lun() {
         let t = tempfile::tempdir().unwrap();
         let run = t.path().join("run");
         std::fs::create_dir(&run).unwrap();
-        let opts = Options {
-            caps: Caps::of(version),
-            run_dir: Some(run.clone()),
-            ..Options::default()
-        };
-        let argv = convert_str(xml, &opts, &lookup).unwrap().args.into_argv();
+        let opts = Options::default().caps(Caps::of(version)).run_dir(&run);
+        let argv = convert_bytes(
+            xml.as_bytes(),
+            Limits::default(),
+            &opts,
+            Host::Sysfs(tree.as_ref()),
+        )
+        .unwrap()
+        .args
+        .into_argv();
         let image = |dev: &str| {
             let p = t.path().join(dev.trim_start_matches("/dev/"));
             std::fs::File::create(&p).unwrap().set_len(1 << 20).unwrap();

@@ -4,7 +4,8 @@
 mod common;
 use domxml::model::{Adapter, AdapterType, Hex, ParentAddr, PciAddress};
 use domxml::resolve::{
-    lookup_lu, resolve_adapter, whole_host, Hctl, Index, ResolveError, SysPath, SysfsRoot,
+    lookup_lu, resolve_adapter, whole_host, DeviceClass, Hctl, Index, Resolution, ResolveError,
+    SysPath, SysfsRoot,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -760,6 +761,7 @@ fn snapshot_of_a_capture_resolves_like_the_capture() {
 /// over that tree must agree with the guest for every LU and adapter form, the bridge must
 /// resolve to no host, and `domxml resolve` must print the guest's sg and block names.
 #[test]
+#[cfg(feature = "cli")]
 #[ignore = "boots a real kernel under QEMU TCG (about a minute); run with --ignored"]
 fn real_kernel_boot_agrees_with_the_guest_for_every_lu_and_form() {
     let tmp = tempfile::tempdir().unwrap();
@@ -935,14 +937,32 @@ fn domain_of(file: &str) -> domxml::model::Domain {
 fn resolved_domain_gives_the_emitter_sg_paths_and_passthrough_devices() {
     let idx = index("q35");
     let d = domain_of("fixtures/resolve/q35-every-form.xml");
-    let r = domxml::resolve::resolve_domain(&d, &idx).unwrap();
-    let sgs: Vec<&str> = r.hostdevs.iter().map(|h| h.sg_path.as_str()).collect();
+    let r =
+        domxml::resolve::resolve_with_index(&domxml::model::Definition::Domain(Box::new(d)), &idx);
+    assert_eq!(r.failures().count(), 0);
+    let sgs: Vec<String> = r
+        .devices
+        .iter()
+        .filter_map(|x| match &x.resolution {
+            Resolution::Lu { lu } if x.class == DeviceClass::Hostdev => {
+                Some(format!("/dev/{}", lu.sg.as_deref().unwrap()))
+            }
+            _ => None,
+        })
+        .collect();
     assert_eq!(sgs, ["/dev/sg1", "/dev/sg2", "/dev/sg0", "/dev/sg4"]);
-    assert_eq!(r.controllers.len(), 1);
-    let c = &r.controllers[0];
-    assert_eq!(c.host, 9);
-    let devs: Vec<(Option<String>, &str, u32, u64)> = c
-        .lus
+    let hosts: Vec<(u32, &[domxml::resolve::PassthroughLu])> = r
+        .devices
+        .iter()
+        .filter_map(|x| match &x.resolution {
+            Resolution::Host { host, lus, .. } => Some((*host, lus.as_slice())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(hosts.len(), 1);
+    let (host, lus) = hosts[0];
+    assert_eq!(host, 9);
+    let devs: Vec<(Option<String>, &str, u32, u64)> = lus
         .iter()
         .map(|p| (p.dev_path(), p.driver, p.target, p.lun))
         .collect();
@@ -956,13 +976,18 @@ fn resolved_domain_gives_the_emitter_sg_paths_and_passthrough_devices() {
 }
 
 #[test]
-fn resolved_domain_fails_whole_with_every_unresolved_device_named() {
+fn resolved_domain_names_every_unresolved_device_with_its_error() {
     let idx = index("q35");
     let d = domain_of("fixtures/resolve/q35-root-port.xml");
-    let errs = domxml::resolve::resolve_domain(&d, &idx).unwrap_err();
+    let r =
+        domxml::resolve::resolve_with_index(&domxml::model::Definition::Domain(Box::new(d)), &idx);
+    let errs: Vec<_> = r.failures().collect();
     assert_eq!(errs.len(), 1);
-    assert_eq!(errs[0].0, "/domain/devices/hostdev");
-    assert!(matches!(errs[0].1, ResolveError::NoHostUnderPci { .. }));
+    assert_eq!(errs[0].path, "/domain/devices/hostdev");
+    assert!(matches!(
+        errs[0].error(),
+        Some(ResolveError::NoHostUnderPci { .. })
+    ));
 }
 
 #[test]
@@ -980,7 +1005,7 @@ fn whole_host_tape_without_block_device_passes_through_its_sg_node() {
 /// target and at the LUN QEMU needs for the guest to see the host's LUN. Returns the number
 /// of LUs checked.
 fn check_whole_host_conversion(dir: &Path) -> usize {
-    use domxml::emit::{convert_str, HostLookup, Options};
+    use domxml::{convert_bytes, Host, Limits, Options};
     let (hosts, lus) = truth(dir);
     let mut xml = String::from("<domain type='qemu'><name>whole</name><memory>65536</memory><os><type arch='x86_64' machine='pc'>hvm</type></os><devices>");
     let mut controller_of = BTreeMap::new();
@@ -999,8 +1024,13 @@ fn check_whole_host_conversion(dir: &Path) -> usize {
         ));
     }
     xml.push_str("</devices></domain>");
-    let c = convert_str(&xml, &Options::default(), &HostLookup::new(dir))
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let c = convert_bytes(
+        xml.as_bytes(),
+        Limits::default(),
+        &Options::default(),
+        Host::Sysfs(dir),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let argv = c.args.into_argv();
     let mut got: Vec<(String, u64, u64, String, String)> = common::passthrough_devices(&argv)
         .into_iter()
@@ -1027,7 +1057,10 @@ fn check_whole_host_conversion(dir: &Path) -> usize {
         .filter(|n| !lus.keys().any(|h| h.host == **n))
         .count();
     assert_eq!(
-        c.notes.iter().filter(|n| n.contains("has no LU")).count(),
+        c.notes
+            .iter()
+            .filter(|n| n.message.contains("has no LU"))
+            .count(),
         empty,
         "{:?}",
         c.notes

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{corpus_inputs, name, xml_files};
-use domxml::codec::{format, parse_str, to_xml};
+use domxml::codec::{parse_str, write_definition, write_document};
 
 fn all_inputs() -> Vec<std::path::PathBuf> {
     let mut v = xml_files("fixtures/domains");
@@ -21,7 +21,7 @@ fn model_survives_a_write_and_reread() {
     for f in all_inputs() {
         let src = std::fs::read_to_string(&f).unwrap_or_default();
         let Ok(first) = parse_str(&src) else { continue };
-        let written = to_xml(&first.definition);
+        let written = write_definition(&first.definition);
         let second = parse_str(&written).unwrap_or_else(|e| {
             panic!(
                 "{}: rewritten XML does not parse: {e:?}\n{written}",
@@ -44,8 +44,8 @@ fn fmt_is_idempotent() {
     for f in all_inputs() {
         let src = std::fs::read_to_string(&f).unwrap_or_default();
         let Ok(first) = parse_str(&src) else { continue };
-        let once = format(&first);
-        let twice = format(&parse_str(&once).unwrap());
+        let once = write_document(&first);
+        let twice = write_document(&parse_str(&once).unwrap());
         assert_eq!(once, twice, "{}: fmt of fmt differs", name(&f));
     }
 }
@@ -54,7 +54,7 @@ fn fmt_is_idempotent() {
 fn fmt_keeps_unknown_elements_attributes_and_comments() {
     let src = "<!-- top -->\n<domain type='qemu' xmlns:my='urn:x'>\n  <name>g</name>\n  <frobnicate level='3'><inner/></frobnicate>\n  <devices>\n    <!-- the boot disk -->\n    <disk type='file' device='disk' shiny='yes'>\n      <source file='/a.img'/>\n      <target dev='sda' bus='scsi'/>\n      <sparkle/>\n    </disk>\n    <my:thing x='1'/>\n  </devices>\n  <metadata><my:app>v</my:app></metadata>\n</domain>\n";
     let parsed = parse_str(src).unwrap();
-    let out = format(&parsed);
+    let out = write_document(&parsed);
     for needle in [
         "<!-- top -->",
         "xmlns:my='urn:x'",
@@ -102,7 +102,7 @@ fn near_miss_names_get_a_did_you_mean() {
 #[test]
 fn pci_numbers_are_written_the_way_libvirt_writes_them() {
     let src = "<domain type='qemu'><name>g</name><devices><hostdev mode='subsystem' type='pci'><source><address domain='0' bus='3' slot='0x1F' function='2'/></source></hostdev></devices></domain>";
-    let out = format(&parse_str(src).unwrap());
+    let out = write_document(&parse_str(src).unwrap());
     assert!(
         out.contains("<address domain='0x0000' bus='0x03' slot='0x1f' function='0x2'/>"),
         "{out}"

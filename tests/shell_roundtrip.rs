@@ -2,7 +2,8 @@
 //! splits the text and the words must come back byte for byte, with no command substitution
 //! run on the way.
 
-use domxml::emit::{convert_str, to_argv_json, to_shell, Caps, FixedSg, Options, QemuVersion};
+use domxml::emit::{to_argv_json, to_shell, Caps, QemuVersion};
+use domxml::{convert_str, Options};
 use std::process::Command;
 
 fn fixture(name: &str) -> String {
@@ -35,12 +36,10 @@ fn shell_output_round_trips_through_sh_in_both_syntaxes() {
     let t = tempfile::tempdir().unwrap();
     let xml = fixture("hostile-paths.xml").replace("@DIR@", "/srv/it&apos;s $(dir)");
     for v in [QemuVersion::new(7, 2), QemuVersion::new(4, 0)] {
-        let opts = Options {
-            caps: Caps::of(v),
-            run_dir: Some("/run/a dir/$(x)".into()),
-            ..Options::default()
-        };
-        let args = convert_str(&xml, &opts, &FixedSg).unwrap().args;
+        let opts = Options::default()
+            .caps(Caps::of(v))
+            .run_dir("/run/a dir/$(x)");
+        let args = convert_str(&xml, &opts).unwrap().args;
         let words = words_by_sh(&to_shell(&args), t.path());
         assert_eq!(words, args.argv(), "QEMU {v}");
     }
@@ -54,9 +53,7 @@ fn shell_output_round_trips_through_sh_in_both_syntaxes() {
 #[test]
 fn argv_json_is_an_array_of_the_same_words() {
     let xml = fixture("hostile-paths.xml");
-    let args = convert_str(&xml, &Options::default(), &FixedSg)
-        .unwrap()
-        .args;
+    let args = convert_str(&xml, &Options::default()).unwrap().args;
     let v: Vec<String> = serde_json::from_str(&to_argv_json(&args)).unwrap();
     assert_eq!(v, args.argv());
     assert_eq!(v[0], "/usr/bin/qemu-system-x86_64");

@@ -106,13 +106,19 @@ pub fn to_element(def: &Definition) -> xml::Element {
     }
 }
 
-/// The model as canonical XML.
-pub fn to_xml(def: &Definition) -> String {
+/// A definition as canonical XML.
+pub fn write_definition(def: &Definition) -> String {
     xml::write_element(&to_element(def))
 }
 
-/// A parsed document written back canonically, declaration and outer comments included.
-pub fn format(parsed: &Parsed) -> String {
+/// A domain as canonical XML.
+pub fn write_domain(d: &crate::model::Domain) -> String {
+    xml::write_element(&domain::write_domain(d))
+}
+
+/// A parsed document written back canonically, declaration and outer comments included:
+/// what `domxml fmt` prints.
+pub fn write_document(parsed: &Parsed) -> String {
     xml::write_document(&xml::Document {
         declaration: parsed.declaration.clone(),
         prolog: parsed.prolog.clone(),

@@ -150,7 +150,7 @@ pub struct QemuArgs {
 
 impl QemuArgs {
     /// Start with the emulator binary.
-    pub fn new(emulator: impl Into<String>) -> Self {
+    pub(crate) fn new(emulator: impl Into<String>) -> Self {
         QemuArgs {
             argv: vec![emulator.into()],
             line_starts: vec![0],
@@ -158,25 +158,25 @@ impl QemuArgs {
     }
 
     /// An option without a value (`-nodefaults`).
-    pub fn flag(&mut self, name: &str) {
+    pub(crate) fn flag(&mut self, name: &str) {
         self.line_starts.push(self.argv.len());
         self.argv.push(name.to_string());
     }
 
     /// An option with a value that QEMU does not parse as keyval (`-uuid`, `-cpu qemu64`).
-    pub fn opt(&mut self, name: &str, value: impl Into<String>) {
+    pub(crate) fn opt(&mut self, name: &str, value: impl Into<String>) {
         self.line_starts.push(self.argv.len());
         self.argv.push(name.to_string());
         self.argv.push(value.into());
     }
 
     /// An option whose value is a keyval list, escaped (`-drive file=a,,b,if=none`).
-    pub fn keyval(&mut self, name: &str, props: &Props, lead: Option<&str>) {
+    pub(crate) fn keyval(&mut self, name: &str, props: &Props, lead: Option<&str>) {
         self.opt(name, props.to_keyval(lead));
     }
 
     /// An option whose value is a JSON object (`-device '{"driver":…}'`).
-    pub fn json(&mut self, name: &str, props: &Props) {
+    pub(crate) fn json(&mut self, name: &str, props: &Props) {
         self.opt(name, props.to_json());
     }
 
@@ -203,6 +203,13 @@ impl QemuArgs {
     /// Take the argv.
     pub fn into_argv(self) -> Vec<String> {
         self.argv
+    }
+}
+
+/// Written as the argv array, emulator first.
+impl serde::Serialize for QemuArgs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.argv.serialize(s)
     }
 }
 

@@ -1,42 +1,47 @@
 //! Turning a validated domain into a QEMU command line, the way libvirt's QEMU driver builds
-//! it (`qemuBuildCommandLine` and the functions named on each item below), so a user can read
+//! it (`qemuBuildCommandLine` and the functions named on each builder), so a user can read
 //! domxml's output against libvirt's line by line.
 //!
-//! The emitter is a pure function of the domain, the target QEMU's [`Caps`] and a [`LuLookup`]
-//! for the host facts it needs (which `/dev/sgN` serves a SCSI hostdev; which LUs a whole-host
-//! passthrough controller gives the guest). Everything it
-//! writes goes through [`QemuArgs`], which escapes as it goes.
+//! Conversion is a pure function of three inputs: the domain, what its host devices resolved to
+//! ([`ResolvedDomain`], from [`crate::resolve`] or [`crate::resolve::offline`]) and the
+//! [`Options`] (the target QEMU's [`Caps`], directories). It runs in two stages, as libvirt's
+//! does: an address plan assigns every PCI/CCW/drive address and every alias once, then one
+//! builder per device family writes its arguments. Everything goes through [`QemuArgs`],
+//! which escapes as it goes.
 //!
 //! ```
-//! use domxml::emit::{convert_str, FixedSg, Options};
-//! let xml = "<domain type='qemu'><name>g</name><memory>65536</memory><devices>\
+//! use domxml::emit::{convert, Options};
+//! let parsed = domxml::codec::parse_str("<domain type='qemu'><name>g</name><devices>\
 //!   <controller type='scsi' index='0' model='virtio-scsi'/>\
 //!   <disk type='file' device='disk'><source file='/tmp/a.img'/><target dev='sda' bus='scsi'/></disk>\
-//!   </devices></domain>";
-//! let out = convert_str(xml, &Options::default(), &FixedSg).unwrap();
+//!   </devices></domain>").unwrap();
+//! let domxml::model::Definition::Domain(d) = &parsed.definition else { unreachable!() };
+//! let out = convert(d, &domxml::resolve::offline(d), &Options::default()).unwrap();
 //! assert!(out.args.argv().iter().any(|a| a.contains(r#""driver":"scsi-hd""#)));
 //! ```
 
-pub mod args;
-pub mod caps;
-mod devices;
-pub mod lookup;
-pub mod pci;
-pub mod shell;
-pub mod snapshot;
+mod args;
+mod build;
+mod caps;
+mod error;
+mod plan;
+mod shell;
 
-pub use args::{escape_keyval, Props, QemuArgs, Val};
+pub use args::QemuArgs;
+pub(crate) use args::{escape_keyval, Props, Val};
 pub use caps::{Caps, QemuVersion};
-pub use lookup::{FixedSg, HostLookup, HostLu, LuLookup, SysfsSg};
-pub use shell::{parse_shell, shell_quote, to_argv_json, to_shell};
+pub use error::EmitError;
+pub use shell::{parse_shell, shell_quote, to_argv_json, to_shell, ShellError};
 
-use crate::diag::Diagnostic;
-use crate::model::{Definition, Domain};
+use crate::model::Domain;
+use crate::resolve::ResolvedDomain;
+use serde::Serialize;
 use std::fmt;
 use std::path::PathBuf;
 
 /// How to convert.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Options {
     /// The target QEMU.
     pub caps: Caps,
@@ -60,163 +65,107 @@ impl Default for Options {
     }
 }
 
-/// Why a valid domain still cannot be turned into a command line: the device, a stable code,
-/// what is wrong and what to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmitError {
-    /// The device (`/domain/devices/hostdev[2]` or an alias), or `domain`.
-    pub device: String,
-    /// A stable code: `virtio-lun`, `controller-scsi-default-unavailable`, `host-lookup`,
-    /// `duplicate-lu`, `address-conflict`, `secret-missing`, `unsupported`.
-    pub code: &'static str,
-    /// What is wrong.
-    pub message: String,
-    /// What to do.
-    pub hint: Option<String>,
-}
-
-impl EmitError {
-    fn new(device: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
-        EmitError {
-            device: device.into(),
-            code,
-            message: message.into(),
-            hint: None,
+impl Options {
+    /// Options for a QEMU release, everything else default.
+    ///
+    /// ```
+    /// use domxml::emit::{Options, QemuVersion};
+    /// let opts = Options::for_qemu(QemuVersion::new(4, 1));
+    /// assert!(!opts.caps.blockdev()); // QEMU 4.1 gets legacy -drive
+    /// ```
+    pub fn for_qemu(version: QemuVersion) -> Self {
+        Options {
+            caps: Caps::of(version),
+            ..Options::default()
         }
     }
 
-    fn hint(mut self, h: impl Into<String>) -> Self {
-        self.hint = Some(h.into());
+    /// Set the target QEMU's capabilities.
+    pub fn caps(mut self, caps: Caps) -> Self {
+        self.caps = caps;
+        self
+    }
+
+    /// Set the runtime directory.
+    pub fn run_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.run_dir = Some(dir.into());
+        self
+    }
+
+    /// Set where secret files are read from.
+    pub fn secrets_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.secrets_dir = dir.into();
+        self
+    }
+
+    /// Fail when a secret file does not exist.
+    pub fn check_secrets(mut self, check: bool) -> Self {
+        self.check_secrets = check;
         self
     }
 }
 
-impl fmt::Display for EmitError {
+/// A device domxml does not emit (it still takes its PCI slot, so the others land where
+/// libvirt puts them), or a whole-host controller emitted empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Note {
+    /// The element path of the device.
+    pub path: String,
+    /// What happened to it.
+    pub message: String,
+}
+
+impl fmt::Display for Note {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} [{}]", self.device, self.message, self.code)?;
-        if let Some(h) = &self.hint {
-            write!(f, "\n  hint: {h}")?;
-        }
-        Ok(())
+        write!(f, "{}: {}", self.path, self.message)
     }
 }
 
-impl std::error::Error for EmitError {}
-
-/// A converted domain: the command line and notes for the user (devices that were not
-/// emitted, whole-host controllers whose adapter has no LU).
-#[derive(Debug, Clone)]
+/// A converted domain: the command line and notes for the user.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Converted {
     /// The command line.
     pub args: QemuArgs,
-    /// Devices domxml does not emit (they still take their PCI slot, so the others land where
-    /// libvirt puts them), and whole-host controllers emitted empty.
-    pub notes: Vec<String>,
+    /// Devices that were not emitted, and whole-host controllers emitted empty.
+    pub notes: Vec<Note>,
+    /// What the host scan skipped or left incomplete (unreadable entries, hostile names).
+    pub host_warnings: Vec<String>,
 }
 
-/// Why a document could not be converted.
-#[derive(Debug, Clone)]
-pub enum ConvertError {
-    /// The document does not parse or is invalid: every error diagnostic.
-    Invalid(Vec<Diagnostic>),
-    /// The domain is valid but cannot be emitted (or a host device cannot be resolved).
-    Emit(EmitError),
-}
-
-impl fmt::Display for ConvertError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConvertError::Invalid(ds) => {
-                for d in ds {
-                    writeln!(f, "{} {}: {}", d.code, d.path, d.message)?;
-                }
-                Ok(())
-            }
-            ConvertError::Emit(e) => write!(f, "{e}"),
+impl Converted {
+    /// The `--format shell` text with the notes as trailing comments (`# note: …`), which is
+    /// what a snapshot test should compare: a device that stops being emitted shows up as a
+    /// changed note, not as a silently shorter command line.
+    ///
+    /// ```
+    /// let c = domxml::convert_str("<domain type='qemu'><name>g</name><devices>\
+    ///   <interface type='user'/></devices></domain>", &Default::default()).unwrap();
+    /// assert!(c.snapshot().ends_with("# note: /domain/devices/interface: <interface> is not emitted by domxml\n"));
+    /// ```
+    pub fn snapshot(&self) -> String {
+        let mut out = to_shell(&self.args);
+        for n in &self.notes {
+            out.push_str(&format!("# note: {n}\n"));
         }
+        out
     }
 }
 
-/// Convert a validated domain.
+/// Convert a validated domain whose host devices are resolved.
+///
+/// Validation is the caller's job ([`crate::check`] does it for a document); a domain that does
+/// not validate may still convert, or fail with a less helpful error.
 pub fn convert(
     domain: &Domain,
+    resolved: &ResolvedDomain,
     opts: &Options,
-    lookup: &dyn LuLookup,
 ) -> Result<Converted, EmitError> {
-    devices::build(domain, opts, lookup)
-}
-
-/// Parse, validate and convert a document.
-pub fn convert_bytes(
-    bytes: &[u8],
-    limits: crate::xml::Limits,
-    opts: &Options,
-    lookup: &dyn LuLookup,
-) -> Result<Converted, ConvertError> {
-    let checked = crate::check(bytes, limits);
-    if !checked.is_valid(false) {
-        return Err(ConvertError::Invalid(
-            checked
-                .diagnostics
-                .into_iter()
-                .filter(Diagnostic::is_error)
-                .collect(),
-        ));
-    }
-    let Some(parsed) = checked.parsed else {
-        return Err(ConvertError::Invalid(Vec::new()));
-    };
-    match &parsed.definition {
-        Definition::Domain(d) => convert(d, opts, lookup).map_err(ConvertError::Emit),
-        Definition::Pool(_) => Err(ConvertError::Emit(
-            EmitError::new(
-                "pool",
-                "unsupported",
-                "a storage pool has no QEMU command line",
-            )
-            .hint("pass a <domain> definition"),
-        )),
-    }
-}
-
-/// Parse, validate and convert a string.
-pub fn convert_str(
-    xml: &str,
-    opts: &Options,
-    lookup: &dyn LuLookup,
-) -> Result<Converted, ConvertError> {
-    convert_bytes(xml.as_bytes(), crate::xml::Limits::default(), opts, lookup)
-}
-
-/// The `--format shell` text of a domain, for snapshot tests in users' crates
-/// (`insta::assert_snapshot!(domxml::emit::shell_snapshot(&xml, &opts)?)`). SCSI hostdevs
-/// resolve to `/dev/sg0` ([`FixedSg`]), so snapshots do not depend on the machine.
-pub fn shell_snapshot(xml: &str, opts: &Options) -> Result<String, String> {
-    convert_str(xml, opts, &FixedSg)
-        .map(|c| to_shell(&c.args))
-        .map_err(|e| e.to_string())
-}
-
-/// Like [`shell_snapshot`], but host devices are resolved through the sysfs tree under `root`
-/// (a directory containing `sys/`, e.g. one written by `domxml sysfs-snapshot` and committed
-/// beside the domain), so whole-host passthrough controllers, whose devices depend on the
-/// host, can be snapshotted too.
-///
-/// ```
-/// let root = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sysfs/q35");
-/// let xml = "<domain type='qemu'><name>g</name><memory>65536</memory><devices>\
-///   <controller type='scsi' index='0' model='virtio-scsi'><source>\
-///   <adapter name='scsi_host9'/><address type='scsi' bus='0' target='1'/></source></controller>\
-///   </devices></domain>";
-/// let text = domxml::emit::shell_snapshot_with_sysfs(xml, &Default::default(), root).unwrap();
-/// assert!(text.contains(r#""driver":"scsi-block","drive":"lu-0-1-0""#));
-/// ```
-pub fn shell_snapshot_with_sysfs(
-    xml: &str,
-    opts: &Options,
-    root: impl Into<PathBuf>,
-) -> Result<String, String> {
-    convert_str(xml, opts, &HostLookup::new(root))
-        .map(|c| to_shell(&c.args))
-        .map_err(|e| e.to_string())
+    let plan = plan::plan(domain, &opts.caps)?;
+    build::build(&build::Cx {
+        d: domain,
+        plan: &plan,
+        opts,
+        resolved,
+    })
 }

@@ -47,10 +47,31 @@ pub fn to_argv_json(args: &QemuArgs) -> String {
     serde_json::to_string_pretty(args.argv()).unwrap_or_else(|_| "[]".to_string()) + "\n"
 }
 
+/// Why a text is not in the shell layout [`to_shell`] writes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShellError {
+    /// A `'` without its closing quote.
+    #[error("unterminated single quote")]
+    UnterminatedQuote,
+    /// A `\` at the very end.
+    #[error("trailing backslash")]
+    TrailingBackslash,
+    /// A character a shell would interpret, outside quotes.
+    #[error("unquoted shell metacharacter {0:?}")]
+    Metacharacter(char),
+}
+
 /// Split a shell layout back into argv the way `sh` would for the words this module writes
 /// (bare words and single-quoted words, ` \`-newline continuations). Used by tests and by
 /// `domxml snapshot` to compare argv rather than bytes; not a general shell parser.
-pub fn parse_shell(text: &str) -> Result<Vec<String>, String> {
+///
+/// ```
+/// use domxml::emit::{parse_shell, shell_quote};
+/// let line = format!("{} {}", shell_quote("-name"), shell_quote("it's $(x)"));
+/// assert_eq!(parse_shell(&line).unwrap(), ["-name", "it's $(x)"]);
+/// ```
+pub fn parse_shell(text: &str) -> Result<Vec<String>, ShellError> {
     let mut argv = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
@@ -63,7 +84,7 @@ pub fn parse_shell(text: &str) -> Result<Vec<String>, String> {
                     match chars.next() {
                         Some('\'') => break,
                         Some(ch) => cur.push(ch),
-                        None => return Err("unterminated single quote".into()),
+                        None => return Err(ShellError::UnterminatedQuote),
                     }
                 }
             }
@@ -73,7 +94,7 @@ pub fn parse_shell(text: &str) -> Result<Vec<String>, String> {
                     in_word = true;
                     cur.push(ch);
                 }
-                None => return Err("trailing backslash".into()),
+                None => return Err(ShellError::TrailingBackslash),
             },
             ' ' | '\t' | '\n' => {
                 if in_word {
@@ -82,7 +103,7 @@ pub fn parse_shell(text: &str) -> Result<Vec<String>, String> {
                 }
             }
             '"' | '$' | '`' | '(' | ')' | ';' | '&' | '|' | '<' | '>' | '*' | '?' => {
-                return Err(format!("unquoted shell metacharacter {c:?}"));
+                return Err(ShellError::Metacharacter(c));
             }
             ch => {
                 in_word = true;

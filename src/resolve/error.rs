@@ -7,7 +7,8 @@
 use std::path::Path;
 
 /// Why resolution failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum ResolveError {
     /// Two or more hosts fit the adapter and nothing tells them apart.
     #[error("adapter {adapter} is ambiguous: {candidates} all sit under PCI device {pci}{uid}; give a unique_id that tells them apart, or name the host (scsi_hostN)",
@@ -85,14 +86,20 @@ pub enum ResolveError {
         /// What is wrong.
         reason: String,
     },
+    /// The device's source lacks what resolution needs (the validator reports the same).
+    #[error("{what}")]
+    Incomplete {
+        /// What is missing.
+        what: &'static str,
+    },
     /// A read failed for a reason other than absence or permission.
     #[error("cannot read {path}")]
     Io {
         /// The path tried.
         path: String,
-        /// The cause.
+        /// The cause (shared, so that the error can be cloned with the result it is part of).
         #[source]
-        source: std::io::Error,
+        source: std::sync::Arc<std::io::Error>,
     },
     /// No host sits directly under the PCI device.
     #[error("adapter {adapter}: no SCSI host has PCI device {pci} as its nearest PCI parent (looked at every {path}/hostN){nearby}")]
@@ -135,6 +142,17 @@ pub enum ResolveError {
         path: String,
         /// The LUs the host has.
         present: String,
+    },
+    /// Whole-host passthrough was asked for without a host to list the LUs of.
+    #[error("whole-host passthrough lists the LUs of a real host, and this conversion has no sysfs to read them from: convert with a sysfs root (`domxml convert --sysfs-root DIR`, DIR from `domxml sysfs-snapshot`)")]
+    NoHost,
+    /// No LU has the block or sg node a lun disk names.
+    #[error("no SCSI LU on this host has {node} (looked in every {root}/sys/bus/scsi/devices/*/{{block,scsi_generic}})")]
+    NoLuForNode {
+        /// The node as written (`/dev/sdb`).
+        node: String,
+        /// The sysfs root (empty for `/`).
+        root: String,
     },
     /// The sysfs root has no `sys/class` directory.
     #[error("{root} does not look like a sysfs root: {root}/sys/class is missing{hint}")]
@@ -180,6 +198,14 @@ pub enum ResolveError {
     },
 }
 
+/// Written as its message with causes (see [`chain`]): the variants are for programs, the
+/// text is what a report shows.
+impl serde::Serialize for ResolveError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&chain(self))
+    }
+}
+
 impl ResolveError {
     /// The I/O error for `path`, with permission problems told apart.
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
@@ -187,7 +213,10 @@ impl ResolveError {
         if source.kind() == std::io::ErrorKind::PermissionDenied {
             ResolveError::Permission { path }
         } else {
-            ResolveError::Io { path, source }
+            ResolveError::Io {
+                path,
+                source: std::sync::Arc::new(source),
+            }
         }
     }
 }

@@ -96,7 +96,7 @@ impl fmt::Display for Identity {
 }
 
 /// One SCSI logical unit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Lu {
     /// Its address.
     pub hctl: Hctl,
@@ -272,6 +272,23 @@ impl Index {
                 }
                 idx.lus.insert(hctl, lu);
             }
+        }
+        // A host known only by its LUs (a hand-made tree with bus/scsi/devices but no
+        // class/scsi_host entry) is still host N for `name='scsi_hostN'`, which is all libvirt
+        // reads for that form. Real sysfs always has the class entry.
+        let lu_hosts: Vec<u32> = idx.lus.keys().map(|h| h.host).collect();
+        for n in lu_hosts {
+            idx.hosts.entry(n).or_insert_with(|| ScsiHost {
+                number: n,
+                device_path: SysPath::default(),
+                pci_parent: None,
+                parent_host: None,
+                unique_id: None,
+                unique_id_problem: Some("no sys/class/scsi_host entry".into()),
+                proc_name: None,
+                fc: None,
+                vport_capable: false,
+            });
         }
         let class_sg = SysPath::parse("sys/class/scsi_generic")?;
         idx.sg_driver_loaded = generic_dirs || root.resolve(&class_sg)?.is_some();

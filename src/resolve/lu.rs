@@ -71,16 +71,28 @@ pub const VIRTIO_SCSI_MAX_TARGET: u32 = 255;
 pub const VIRTIO_SCSI_MAX_LUN: u64 = 16383;
 
 /// One LU of a whole-host passthrough, at the guest address that keeps its target and lun.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PassthroughLu<'i> {
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PassthroughLu {
     /// The host LU.
-    pub lu: &'i Lu,
+    pub lu: Lu,
     /// `scsi-block` or `scsi-generic`.
     pub driver: &'static str,
     /// Guest target (`scsi-id`) = host target.
     pub target: u32,
     /// Guest lun = host lun, as QEMU numbers it ([`qemu_lun`]).
     pub lun: u64,
+}
+
+impl PassthroughLu {
+    /// The node QEMU opens: `/dev/sdX` for `scsi-block`, `/dev/sgN` for `scsi-generic`.
+    pub fn dev_path(&self) -> Option<String> {
+        let name = if self.driver == "scsi-block" {
+            self.lu.block.as_ref()
+        } else {
+            self.lu.sg.as_ref()
+        };
+        name.map(|n| format!("/dev/{n}"))
+    }
 }
 
 /// The LUN a guest device must be given so that the guest sees the same LUN the host does.
@@ -105,14 +117,14 @@ pub fn whole_host(
     host: u32,
     bus: Option<u32>,
     target: Option<u32>,
-) -> Result<Vec<PassthroughLu<'_>>, ResolveError> {
+) -> Result<Vec<PassthroughLu>, ResolveError> {
     let mut out = Vec::new();
     for lu in idx.host_lus(host, bus, target) {
         if lu.block.is_none() && lu.sg.is_none() {
             lookup_lu(idx, lu.hctl)?;
         }
         out.push(PassthroughLu {
-            lu,
+            lu: lu.clone(),
             driver: lu.passthrough(),
             target: lu.hctl.target,
             lun: qemu_lun(lu.hctl.lun),

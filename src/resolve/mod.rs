@@ -2,6 +2,9 @@
 //! FC WWNs, a host number) to today's `hostN`, `H:B:T:L`, `/dev/sgN` and `/dev/sdX`, read
 //! from sysfs through a [`SysfsRoot`].
 //!
+//! [`resolve`] is the one path from a definition to a [`ResolvedDomain`]; `convert`, the
+//! `resolve` report and `validate --sysfs-root` all read what it returns.
+//!
 //! ```
 //! use domxml::resolve::{Index, SysfsRoot, resolve_adapter};
 //! let root = SysfsRoot::at(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sysfs/q35")).unwrap();
@@ -11,17 +14,22 @@
 //! ```
 
 pub mod adapter;
-pub mod domain;
 pub mod error;
 pub mod index;
 pub mod lu;
 pub mod report;
+pub mod resolved;
 pub mod snapshot;
 pub mod sysfs;
 
 pub use adapter::resolve_adapter;
-pub use domain::{resolve_domain, ResolvedController, ResolvedDomain, ResolvedHostdev};
 pub use error::ResolveError;
 pub use index::{Identity, Index, Lu, ScsiHost};
-pub use lu::{lookup_lu, qemu_lun, whole_host, VIRTIO_SCSI_MAX_LUN, VIRTIO_SCSI_MAX_TARGET};
+pub use lu::{
+    lookup_lu, qemu_lun, whole_host, PassthroughLu, VIRTIO_SCSI_MAX_LUN, VIRTIO_SCSI_MAX_TARGET,
+};
+pub use resolved::{
+    needs_host, offline, resolve, resolve_passthrough, resolve_with_index, DeviceClass, Resolution,
+    ResolvedDevice, ResolvedDomain,
+};
 pub use sysfs::{Hctl, SysPath, SysfsRoot};

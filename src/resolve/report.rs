@@ -1,13 +1,11 @@
 //! Resolving a whole definition: one row per SCSI device that names host hardware, for
 //! `domxml resolve` (human table or JSON, `schemas/resolve-report.schema.json`).
 
-use super::adapter::{describe, resolve_adapter};
+use super::error::chain;
 use super::index::{Identity, Index, Lu};
-use super::lu::{lookup_lu, whole_host};
-use super::sysfs::{is_block_name, is_sg_name, Hctl};
-use crate::model::{
-    Adapter, Definition, DiskDevice, DiskType, HostdevSourceProtocol, HostdevType, PoolStyleAddress,
-};
+use super::lu::{PassthroughLu, VIRTIO_SCSI_MAX_LUN, VIRTIO_SCSI_MAX_TARGET};
+use super::resolved::{DeviceClass, Resolution, ResolvedDomain};
+use crate::model::Definition;
 use serde::Serialize;
 
 /// Whether a row resolved.
@@ -85,6 +83,39 @@ impl Report {
     pub fn has_errors(&self) -> bool {
         self.rows.iter().any(|r| r.status == Status::Error)
     }
+
+    /// The rows that failed.
+    pub fn unresolved(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| r.status == Status::Error)
+            .count()
+    }
+
+    /// The JSON document `domxml resolve --format json` prints
+    /// (`schemas/resolve-report.schema.json`), for one file resolved under one root, keys in
+    /// alphabetical order.
+    pub fn to_json(&self, file: &str, sysfs_root: &str) -> String {
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            file: &'a str,
+            sysfs_root: &'a str,
+            rows: &'a [Row],
+            warnings: &'a [String],
+            unresolved: usize,
+        }
+        let doc = Doc {
+            file,
+            sysfs_root,
+            rows: &self.rows,
+            warnings: &self.warnings,
+            unresolved: self.unresolved(),
+        };
+        // Through a `Value`, whose maps sort their keys: the printed order is alphabetical at
+        // every level, as it has always been.
+        let v = serde_json::to_value(&doc).unwrap_or_default();
+        serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+    }
 }
 
 /// `0` → `disk`, … (SPC peripheral device types).
@@ -103,27 +134,6 @@ pub fn type_name(t: u32) -> String {
     }
 }
 
-fn row(path: String, device: &'static str, adapter: Option<&Adapter>) -> Row {
-    Row {
-        path,
-        device,
-        adapter: adapter.map(describe),
-        status: Status::Ok,
-        host: None,
-        hctl: None,
-        sg: None,
-        block: None,
-        scsi_type: None,
-        vendor: None,
-        model: None,
-        rev: None,
-        identity: None,
-        passthrough: None,
-        guest: None,
-        message: None,
-    }
-}
-
 fn fill(mut r: Row, lu: &Lu) -> Row {
     r.host = Some(lu.hctl.host);
     r.hctl = Some(lu.hctl.to_string());
@@ -137,229 +147,119 @@ fn fill(mut r: Row, lu: &Lu) -> Row {
     r
 }
 
-fn failed(mut r: Row, msg: impl Into<Failure>) -> Row {
+fn failed(mut r: Row, msg: String) -> Row {
     r.status = Status::Error;
-    r.message = Some(msg.into().0);
+    r.message = Some(msg);
     r
 }
 
-/// A failure message: a plain text, or an error printed with its causes.
-struct Failure(String);
-
-impl From<&str> for Failure {
-    fn from(s: &str) -> Self {
-        Failure(s.to_string())
-    }
-}
-
-impl From<String> for Failure {
-    fn from(s: String) -> Self {
-        Failure(s)
-    }
-}
-
-impl From<super::error::ResolveError> for Failure {
-    fn from(e: super::error::ResolveError) -> Self {
-        Failure(super::error::chain(&e))
-    }
-}
-
-fn skipped(mut r: Row, msg: impl ToString) -> Row {
-    r.status = Status::Skipped;
-    r.message = Some(msg.to_string());
-    r
-}
-
+/// The rows of a whole-host controller or pool.
 fn whole_host_rows(
-    idx: &Index,
-    path: String,
-    device: &'static str,
-    adapter: &Adapter,
-    address: Option<&PoolStyleAddress>,
+    base: Row,
+    class: DeviceClass,
+    host: u32,
+    restriction: (Option<u32>, Option<u32>),
+    lus: &[PassthroughLu],
     out: &mut Vec<Row>,
 ) {
-    let base = row(path, device, Some(adapter));
-    let host = match resolve_adapter(idx, adapter) {
-        Ok(h) => h.number,
-        Err(e) => return out.push(failed(base, e)),
-    };
-    let bus = address.map(|a| a.bus.unwrap_or(0));
-    let target = address.and_then(|a| a.target);
-    match whole_host(idx, host, bus, target) {
-        Err(e) => out.push(failed(
-            Row {
-                host: Some(host),
-                ..base
-            },
-            e,
-        )),
-        Ok(lus) if lus.is_empty() => out.push(Row {
+    if lus.is_empty() {
+        out.push(Row {
             host: Some(host),
             status: Status::Empty,
-            message: Some(match (bus, target) {
+            message: Some(match restriction {
                 (Some(b), Some(t)) => format!("host{host} has no LUs on bus {b} target {t}"),
                 _ => format!("host{host} has no LUs"),
             }),
             ..base
-        }),
-        Ok(lus) => {
-            // A controller gives each LU to the guest at the host's target and LUN on its one
-            // channel: flag what `convert` would refuse (a pool has no guest addresses).
-            let mut at: std::collections::HashMap<(u32, u64), String> = Default::default();
-            for p in lus {
-                let mut r = fill(base.clone(), p.lu);
-                r.passthrough = Some(p.driver);
-                r.guest = Some(GuestAddr {
-                    target: p.target,
-                    lun: p.lun,
-                });
-                if device == "controller" {
-                    let (t, l) = (p.target, p.lun);
-                    if t > super::lu::VIRTIO_SCSI_MAX_TARGET || l > super::lu::VIRTIO_SCSI_MAX_LUN {
-                        r = failed(r, format!(
-                            "guest target {t} lun {l} is beyond virtio-scsi (targets 0..{}, LUNs 0..{}), so this LU cannot keep its address; pass it as a <hostdev> or restrict the controller to other targets",
-                            super::lu::VIRTIO_SCSI_MAX_TARGET,
-                            super::lu::VIRTIO_SCSI_MAX_LUN
-                        ));
-                    } else if let Some(other) = at.get(&(t, l)) {
-                        r = failed(r, format!(
-                            "host LU {other} already takes guest target {t} lun {l} (virtio-scsi has one channel); split the controller by host bus with <address type='scsi' bus target>"
-                        ));
-                    } else {
-                        at.insert((t, l), p.lu.hctl.to_string());
-                    }
-                }
-                out.push(r);
+        });
+        return;
+    }
+    // A controller gives each LU to the guest at the host's target and LUN on its one
+    // channel: flag what `convert` would refuse (a pool has no guest addresses).
+    let mut at: std::collections::HashMap<(u32, u64), String> = Default::default();
+    for p in lus {
+        let mut r = fill(base.clone(), &p.lu);
+        r.passthrough = Some(p.driver);
+        r.guest = Some(GuestAddr {
+            target: p.target,
+            lun: p.lun,
+        });
+        if class == DeviceClass::Controller {
+            let (t, l) = (p.target, p.lun);
+            if t > VIRTIO_SCSI_MAX_TARGET || l > VIRTIO_SCSI_MAX_LUN {
+                r = failed(r, format!(
+                    "guest target {t} lun {l} is beyond virtio-scsi (targets 0..{VIRTIO_SCSI_MAX_TARGET}, LUNs 0..{VIRTIO_SCSI_MAX_LUN}), so this LU cannot keep its address; pass it as a <hostdev> or restrict the controller to other targets"
+                ));
+            } else if let Some(other) = at.get(&(t, l)) {
+                r = failed(r, format!(
+                    "host LU {other} already takes guest target {t} lun {l} (virtio-scsi has one channel); split the controller by host bus with <address type='scsi' bus target>"
+                ));
+            } else {
+                at.insert((t, l), p.lu.hctl.to_string());
             }
+        }
+        out.push(r);
+    }
+}
+
+impl Report {
+    /// The report of a resolved definition: one row per device, several per whole-host
+    /// controller or pool.
+    pub fn of(resolved: &ResolvedDomain) -> Report {
+        let mut rows = Vec::new();
+        for dev in &resolved.devices {
+            let base = Row {
+                path: dev.path.clone(),
+                device: dev.class.as_str(),
+                adapter: dev.adapter.clone(),
+                status: Status::Ok,
+                host: None,
+                hctl: None,
+                sg: None,
+                block: None,
+                scsi_type: None,
+                vendor: None,
+                model: None,
+                rev: None,
+                identity: None,
+                passthrough: None,
+                guest: None,
+                message: None,
+            };
+            match &dev.resolution {
+                Resolution::Lu { lu } => rows.push(fill(base, lu)),
+                Resolution::Host {
+                    host,
+                    bus,
+                    target,
+                    lus,
+                } => whole_host_rows(base, dev.class, *host, (*bus, *target), lus, &mut rows),
+                Resolution::Skipped { reason } => rows.push(Row {
+                    status: Status::Skipped,
+                    message: Some(reason.clone()),
+                    ..base
+                }),
+                Resolution::Failed { host, hctl, error } => rows.push(failed(
+                    Row {
+                        host: *host,
+                        hctl: hctl.map(|h| h.to_string()),
+                        ..base
+                    },
+                    chain(error),
+                )),
+            }
+        }
+        Report {
+            rows,
+            warnings: resolved.warnings.clone(),
         }
     }
 }
 
-/// Resolve every SCSI device of a domain or pool that names host hardware.
+/// Resolve every SCSI device of a domain or pool that names host hardware against a scanned
+/// index, as a report.
 pub fn resolve_definition(def: &Definition, idx: &Index) -> Report {
-    let mut rows = Vec::new();
-    match def {
-        Definition::Pool(p) => {
-            if p.kind == "scsi" {
-                match p.source.as_ref().and_then(|s| s.adapter.as_ref()) {
-                    Some(a) => whole_host_rows(
-                        idx,
-                        "/pool/source/adapter".into(),
-                        "pool",
-                        a,
-                        p.source.as_ref().and_then(|s| s.address.as_ref()),
-                        &mut rows,
-                    ),
-                    None => rows.push(failed(
-                        row("/pool/source".into(), "pool", None),
-                        "the scsi pool has no <source><adapter>",
-                    )),
-                }
-            }
-        }
-        Definition::Domain(d) => {
-            for (i, dev) in d.devices.items.iter().enumerate() {
-                let path = d.devices.path_of(i);
-                match dev {
-                    crate::model::Device::Hostdev(h) if h.kind == HostdevType::Scsi => {
-                        let src = h.source.as_ref();
-                        let adapter = src.and_then(|s| s.adapter.as_ref());
-                        let base = row(path, "hostdev", adapter);
-                        match h.scsi_protocol() {
-                            Some(HostdevSourceProtocol::Adapter) => {}
-                            _ => {
-                                rows.push(skipped(base, "not a host adapter source (iSCSI is resolved by QEMU, not sysfs)"));
-                                continue;
-                            }
-                        }
-                        let (Some(a), Some(addr)) =
-                            (adapter, src.and_then(|s| s.scsi_address.as_ref()))
-                        else {
-                            rows.push(failed(base, "a SCSI hostdev needs <source><adapter> and <address bus target unit>"));
-                            continue;
-                        };
-                        let (Some(bus), Some(target), Some(unit)) =
-                            (addr.bus, addr.target, addr.unit)
-                        else {
-                            rows.push(failed(
-                                base,
-                                "the source <address> needs bus, target and unit",
-                            ));
-                            continue;
-                        };
-                        let host = match resolve_adapter(idx, a) {
-                            Ok(h) => h.number,
-                            Err(e) => {
-                                rows.push(failed(base, e));
-                                continue;
-                            }
-                        };
-                        let hctl = Hctl {
-                            host,
-                            bus,
-                            target,
-                            lun: unit,
-                        };
-                        match lookup_lu(idx, hctl) {
-                            Ok(lu) => rows.push(fill(base, lu)),
-                            Err(e) => rows.push(failed(
-                                Row {
-                                    host: Some(host),
-                                    hctl: Some(hctl.to_string()),
-                                    ..base
-                                },
-                                e,
-                            )),
-                        }
-                    }
-                    crate::model::Device::Controller(c) => {
-                        if let Some(a) = c.source.as_ref().and_then(|s| s.adapter.as_ref()) {
-                            whole_host_rows(
-                                idx,
-                                path,
-                                "controller",
-                                a,
-                                c.source.as_ref().and_then(|s| s.address.as_ref()),
-                                &mut rows,
-                            );
-                        }
-                    }
-                    crate::model::Device::Disk(disk) if disk.device() == DiskDevice::Lun => {
-                        let base = row(path, "disk", None);
-                        let dev = disk.source.as_ref().and_then(|s| s.dev.as_deref());
-                        let (Some(DiskType::Block), Some(dev)) = (disk.kind, dev) else {
-                            rows.push(skipped(
-                                base,
-                                "not a block-device source; nothing to look up in sysfs",
-                            ));
-                            continue;
-                        };
-                        let name = dev.strip_prefix("/dev/").unwrap_or("");
-                        let lu = if is_block_name(name) {
-                            idx.lu_by_block(name)
-                        } else if is_sg_name(name) {
-                            idx.lu_by_sg(name)
-                        } else {
-                            rows.push(skipped(base, format!("{dev} is not a /dev/sdX, /dev/srN or /dev/sgN name; domxml does not follow /dev links")));
-                            continue;
-                        };
-                        match lu {
-                            Some(lu) => rows.push(fill(base, lu)),
-                            None => rows.push(failed(base, format!(
-                                "no SCSI LU on this host has {dev} (looked in every {}/sys/bus/scsi/devices/*/{{block,scsi_generic}})",
-                                if idx.root == "/" { "" } else { idx.root.as_str() }
-                            ))),
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-    Report {
-        rows,
-        warnings: idx.warnings.clone(),
-    }
+    Report::of(&super::resolved::resolve_with_index(def, idx))
 }
 
 /// The human table: one line per row, with the message indented under failed rows.

@@ -14,7 +14,7 @@ pub use write::{write_document, write_element};
 
 /// Where something starts in the source: 1-based line and column (in characters), and the byte
 /// offset. A zeroed `Pos` means "not from a source" (a tree built in code).
-#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Pos {
     /// 1-based line; 0 when unknown.
     pub line: u32,

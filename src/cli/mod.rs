@@ -1,0 +1,162 @@
+//! Arguments and dispatch.
+
+mod convert;
+mod fmt;
+mod input;
+mod resolve;
+mod validate;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use domxml::report::Format;
+use domxml::xml::Limits;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Read libvirt-style domain and storage-pool XML: validate it with libvirt's SCSI rules,
+/// format it canonically, resolve its SCSI host devices through sysfs, and print the QEMU
+/// command line libvirt would build.
+#[derive(Parser, Debug)]
+#[command(name = "domxml", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Refuse inputs larger than this many bytes.
+    #[arg(long, global = true, default_value_t = Limits::default().max_bytes, value_name = "BYTES")]
+    max_bytes: usize,
+    /// Refuse inputs whose elements nest deeper than this.
+    #[arg(long, global = true, default_value_t = Limits::default().max_depth, value_name = "N")]
+    max_depth: usize,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check domain or pool XML files. Exit 0 when every file is valid, 1 when any is invalid,
+    /// 2 on usage or I/O errors.
+    Validate {
+        /// Treat warnings (unknown elements and attributes) as errors.
+        #[arg(long)]
+        strict: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Also resolve every host device (SCSI hostdevs, lun disks, whole-host controllers,
+        /// scsi pool adapters) under this root (a directory containing `sys/`, e.g. `/` or a
+        /// `domxml sysfs-snapshot`); one that does not resolve is an error (E092).
+        #[arg(long, value_name = "DIR")]
+        sysfs_root: Option<PathBuf>,
+        /// Files to check; `-` reads standard input.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Print a document in canonical form: libvirt's layout and attribute order, with anything
+    /// domxml does not model kept. Formats documents that fail validation too.
+    Fmt {
+        /// Exit 1 (printing nothing) when the file is not already canonical.
+        #[arg(long, conflicts_with = "in_place")]
+        check: bool,
+        /// Rewrite the file instead of printing.
+        #[arg(long, short = 'i')]
+        in_place: bool,
+        /// The file; `-` reads standard input.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Resolve every SCSI device of a domain or pool that names host hardware (SCSI hostdevs,
+    /// lun disks, whole-host controllers, a scsi pool's adapter) to today's host number,
+    /// H:B:T:L, /dev/sgN and /dev/sdX, read from sysfs. Exit 0 when everything resolves, 1
+    /// when something does not (or the file does not parse), 2 on usage or I/O errors.
+    Resolve {
+        /// The directory that contains the host's `sys/` (a `domxml sysfs-snapshot` works).
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        sysfs_root: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = resolve::ResolveFormat::Human)]
+        format: resolve::ResolveFormat,
+        /// The domain or pool XML; `-` reads standard input.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Record the part of a host's sysfs that `resolve` reads (SCSI hosts, FC hosts, LUs and
+    /// the links to them) into a new directory that `--sysfs-root` accepts, to resolve
+    /// offline exactly as on this host.
+    SysfsSnapshot {
+        /// The directory that contains the sysfs to record.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: PathBuf,
+        /// A new (or empty) directory to write.
+        #[arg(value_name = "OUT")]
+        out: PathBuf,
+    },
+    /// Print the QEMU command line that starts a domain, as libvirt would build it. Devices
+    /// domxml does not emit are listed as notes on standard error. Exit 0 on success, 1 when
+    /// the domain is invalid, cannot be emitted or a host device does not resolve, 2 for usage
+    /// or I/O errors (an unreadable input or sysfs root).
+    Convert {
+        #[command(flatten)]
+        conv: convert::ConvertArgs,
+        /// Output layout: libvirt's `.args` shell layout, or a JSON array (emulator first).
+        #[arg(long, value_enum, default_value_t = convert::OutFormat::Shell)]
+        format: convert::OutFormat,
+        /// The domain XML; `-` reads standard input.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Compare every NAME.xml under DIR with the NAME.args beside it (the `--format shell`
+    /// output followed by `# note:` lines for devices that are not emitted). Exit 1 on any
+    /// drift, missing snapshot or domain that fails to convert; `--update` writes them instead.
+    Snapshot {
+        #[command(flatten)]
+        conv: convert::ConvertArgs,
+        /// Write NAME.args files instead of comparing.
+        #[arg(long)]
+        update: bool,
+        /// The directory holding the domain XML files.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+pub(crate) fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let limits = Limits {
+        max_bytes: cli.max_bytes,
+        max_depth: cli.max_depth,
+    };
+    match cli.command {
+        Command::Validate {
+            strict,
+            format,
+            sysfs_root,
+            files,
+        } => validate::run(&files, strict, format, sysfs_root.as_deref(), limits),
+        Command::Fmt {
+            check,
+            in_place,
+            file,
+        } => fmt::run(&file, check, in_place, limits),
+        Command::Resolve {
+            sysfs_root,
+            format,
+            file,
+        } => resolve::run(&sysfs_root, format, &file, limits),
+        Command::SysfsSnapshot { root, out } => resolve::sysfs_snapshot(&root, &out),
+        Command::Convert { conv, format, file } => convert::run(&file, &conv, format, limits),
+        Command::Snapshot { conv, update, dir } => convert::snapshot(&dir, &conv, update, limits),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "domxml", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+    }
+}

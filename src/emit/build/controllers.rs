@@ -1,0 +1,208 @@
+//! Controllers (`qemuBuildControllersCommandLine`): the PCI controllers libvirt adds, then USB,
+//! SCSI and SATA, each group in libvirt's list order; and the memory balloon, which closes
+//! the device list.
+
+use super::{Cx, Out};
+use crate::diag::codes;
+use crate::emit::plan::controllers::Ctrl;
+use crate::emit::plan::q35::PcieCtrl;
+use crate::emit::plan::Key;
+use crate::emit::{EmitError, Props};
+use crate::model::{ControllerModel, ControllerType, Device, OnOff};
+
+pub(super) fn build(cx: &Cx<'_>, out: &mut Out) -> Result<(), EmitError> {
+    let plan = cx.plan;
+    for &(idx, c) in &plan.pcie_controllers {
+        let p = match c {
+            PcieCtrl::RootPort { port, slot, multi } => {
+                let mut p = Props::new()
+                    .s("driver", "pcie-root-port")
+                    .n("port", u64::from(port))
+                    .n("chassis", u64::from(idx))
+                    .s("id", format!("pci.{idx}"))
+                    .s("bus", "pcie.0");
+                if multi {
+                    p = p.b("multifunction", true);
+                }
+                p.s("addr", slot.addr())
+            }
+            PcieCtrl::Bridge { parent } => Props::new()
+                .s("driver", "pcie-pci-bridge")
+                .s("id", format!("pci.{idx}"))
+                .s("bus", format!("pci.{parent}"))
+                .s("addr", "0x0"),
+        };
+        out.device(p);
+    }
+    for &(b, slot) in &plan.bridges {
+        out.device(
+            Props::new()
+                .s("driver", "pci-bridge")
+                .n("chassis_nr", u64::from(b))
+                .s("id", format!("pci.{b}"))
+                .s("bus", plan.machine.root_bus())
+                .s("addr", slot.addr()),
+        );
+    }
+    for c in plan.ctrls.iter().filter(|c| c.kind == ControllerType::Usb) {
+        usb(cx, out, c);
+    }
+    for c in plan.ctrls.iter().filter(|c| c.kind == ControllerType::Scsi) {
+        if let Some(model) = c.model {
+            scsi(cx, out, c, model)?;
+        }
+    }
+    for c in plan.ctrls.iter().filter(|c| c.kind == ControllerType::Sata) {
+        if !plan.pci.contains_key(&c.key) {
+            continue;
+        }
+        let p = cx.pci_props(
+            c.key,
+            Props::new()
+                .s("driver", "ich9-ahci")
+                .s("id", format!("sata{}", c.idx)),
+        );
+        out.device(p);
+    }
+    Ok(())
+}
+
+fn usb(cx: &Cx<'_>, out: &mut Out, c: &Ctrl<'_>) {
+    let model = match c.other_model() {
+        Some("none") => return,
+        // libvirt's default USB model: PIIX3's UHCI on i440fx, qemu-xhci on q35. An implicit
+        // controller on q35 is qemu-xhci; one written without a model is PIIX3's UHCI
+        // everywhere (checked against libvirt 9.0).
+        None if cx.plan.machine.q35 && c.def.is_none() => "qemu-xhci",
+        None | Some("piix3-uhci") => "piix3-usb-uhci",
+        Some("piix4-uhci") => "piix4-usb-uhci",
+        Some("qemu-xhci") => "qemu-xhci",
+        Some("nec-xhci") => "nec-usb-xhci",
+        Some("ich9-ehci1") => "ich9-usb-ehci1",
+        Some(other) => {
+            let path = match c.key {
+                Key::Item(i) => cx.path(i),
+                _ => "/domain/devices",
+            };
+            out.note(
+                path,
+                format!("USB controller model '{other}' is not emitted by domxml"),
+            );
+            return;
+        }
+    };
+    let id = if c.idx == 0 {
+        "usb".to_string()
+    } else {
+        format!("usb{}", c.idx)
+    };
+    out.device(cx.pci_props(c.key, Props::new().s("driver", model).s("id", id)));
+}
+
+/// `qemuBuildControllerSCSIDevProps`.
+fn scsi(cx: &Cx<'_>, out: &mut Out, c: &Ctrl<'_>, model: ControllerModel) -> Result<(), EmitError> {
+    let id = cx.plan.names.scsi(c.idx);
+    let drv = c.def.and_then(|d| d.driver.as_ref());
+    let p = match model {
+        m if m.is_virtio() => {
+            let ccw = cx.plan.ccw.contains_key(&c.key);
+            let mut name = if ccw {
+                "virtio-scsi-ccw".to_string()
+            } else {
+                "virtio-scsi-pci".to_string()
+            };
+            if !ccw {
+                match m {
+                    ControllerModel::VirtioTransitional => name.push_str("-transitional"),
+                    ControllerModel::VirtioNonTransitional => name.push_str("-non-transitional"),
+                    _ => {}
+                }
+            }
+            let mut p = Props::new().s("driver", name);
+            if let Some(t) = drv.and_then(|d| d.iothread) {
+                p = p.s("iothread", format!("iothread{t}"));
+            }
+            p = p.s("id", id);
+            if let Some(dr) = drv {
+                p = p
+                    .on("num_queues", dr.queues.map(u64::from))
+                    .on("cmd_per_lun", dr.cmd_per_lun.map(u64::from))
+                    .on("max_sectors", dr.max_sectors.map(u64::from));
+                if let Some(io) = dr.ioeventfd {
+                    p = p.b("ioeventfd", io == OnOff::On);
+                }
+            }
+            p
+        }
+        ControllerModel::Ncr53c90 => return Ok(()),
+        ControllerModel::Ibmvscsi => {
+            let reg = cx.plan.spapr.get(&c.key).copied().unwrap_or(0x2000);
+            out.device(
+                Props::new()
+                    .s("driver", "spapr-vscsi")
+                    .s("id", id)
+                    .n("reg", reg),
+            );
+            return Ok(());
+        }
+        other => {
+            let driver = match other {
+                ControllerModel::Lsilogic => "lsi",
+                ControllerModel::Lsisas1068 => "mptsas1068",
+                ControllerModel::Lsisas1078 => "megasas",
+                ControllerModel::Vmpvscsi => "pvscsi",
+                ControllerModel::Am53c974 => "am53c974",
+                // libvirt writes "dc-390", a name QEMU does not have (see deviations.md).
+                ControllerModel::Dc390 => "dc390",
+                m => {
+                    let path = match c.key {
+                        Key::Item(i) => cx.path(i),
+                        _ => "/domain/devices",
+                    };
+                    return Err(EmitError::new(
+                        codes::E101,
+                        path,
+                        format!("Unsupported controller model: {m}"),
+                    ));
+                }
+            };
+            Props::new().s("driver", driver).s("id", id)
+        }
+    };
+    out.device(cx.pci_props(c.key, p));
+    Ok(())
+}
+
+/// The memory balloon: libvirt's implicit virtio balloon on x86, or the one the domain defines.
+pub(super) fn balloon(cx: &Cx<'_>, out: &mut Out) {
+    let key =
+        cx.d.devices
+            .items
+            .iter()
+            .position(|x| matches!(x, Device::Other(e) if e.name == "memballoon"))
+            .map(Key::Item)
+            .unwrap_or(Key::Balloon);
+    let ccw = cx.plan.ccw.contains_key(&key);
+    if cx.plan.pci.contains_key(&key) || ccw {
+        let driver = if ccw {
+            "virtio-balloon-ccw"
+        } else {
+            "virtio-balloon-pci"
+        };
+        out.device(cx.pci_props(key, Props::new().s("driver", driver).s("id", "balloon0")));
+    }
+}
+
+/// A note for every device kept verbatim that has no command line here.
+pub(super) fn note_others(cx: &Cx<'_>, out: &mut Out) {
+    for (i, x) in cx.d.devices.items.iter().enumerate() {
+        if let Device::Other(e) = x {
+            if !matches!(
+                e.name.as_str(),
+                "memballoon" | "input" | "audio" | "controller"
+            ) {
+                out.note(cx.path(i), format!("<{}> is not emitted by domxml", e.name));
+            }
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Hostdevs (`qemuBuildHostdevCommandLine`): SCSI LUs as `scsi-generic` over the `/dev/sgN`
+//! the host resolution found, vhost-scsi, and VFIO PCI functions.
+
+use super::storage::{iscsi, legacy_file_props};
+use super::{Cx, Out};
+use crate::diag::codes;
+use crate::emit::plan::Key;
+use crate::emit::{EmitError, Props};
+use crate::model::{Hostdev, HostdevSourceProtocol, HostdevType, OnOff, YesNo};
+use crate::resolve::error::chain;
+use crate::resolve::Resolution;
+
+pub(super) fn build(cx: &Cx<'_>, out: &mut Out) -> Result<(), EmitError> {
+    for (i, h) in cx.d.devices.hostdevs() {
+        let alias = cx.plan.names.hostdev[&i].as_str();
+        match h.kind {
+            HostdevType::Scsi => scsi(cx, out, i, h, alias)?,
+            HostdevType::ScsiHost => vhost(cx, out, i, h, alias)?,
+            HostdevType::Pci => pci(cx, out, i, h, alias),
+            other => out.note(
+                cx.path(i),
+                format!("<hostdev type='{other}'> is not emitted by domxml"),
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// The `/dev/sgN` a SCSI hostdev passes, from the host resolution.
+pub(super) fn sg_path(
+    cx: &Cx<'_>,
+    i: usize,
+    h: &Hostdev,
+    alias: &str,
+) -> Result<String, EmitError> {
+    let path = cx.path(i);
+    let a = h.source.as_ref().and_then(|s| s.scsi_address.as_ref());
+    let (bus, target, unit) = (
+        a.and_then(|a| a.bus).unwrap_or(0),
+        a.and_then(|a| a.target).unwrap_or(0),
+        a.and_then(|a| a.unit).unwrap_or(0),
+    );
+    let lookup_failed = |why: String| {
+        EmitError::new(
+            codes::E120,
+            path,
+            format!("cannot find the host LU {bus}:{target}:{unit} of the adapter ({alias}): {why}"),
+        )
+        .with_hint("check the adapter name and the LU address against `lsscsi -g`, or pass --sysfs-root for a recorded tree")
+    };
+    match cx.resolved.device(i).map(|r| &r.resolution) {
+        Some(Resolution::Lu { lu }) => match &lu.sg {
+            Some(sg) => Ok(format!("/dev/{sg}")),
+            None => Err(lookup_failed(format!(
+                "LU {} has no SCSI generic device (is the sg driver loaded? try `modprobe sg`)",
+                lu.hctl
+            ))),
+        },
+        Some(Resolution::Failed { error, .. }) => Err(lookup_failed(chain(error))),
+        _ => Err(lookup_failed(
+            "the hostdev was not resolved against a host: resolve the domain (domxml::resolve) before converting it".into(),
+        )),
+    }
+}
+
+/// `qemuBuildSCSIHostdevDevProps` and its backend.
+fn scsi(cx: &Cx<'_>, out: &mut Out, i: usize, h: &Hostdev, alias: &str) -> Result<(), EmitError> {
+    let path = cx.path(i);
+    let n = cx.plan.names.hostdev_node[&i];
+    let node = format!("libvirt-{n}-backend");
+    let backend = match (h.scsi_protocol(), h.source.as_ref()) {
+        (Some(HostdevSourceProtocol::Iscsi), Some(src)) => iscsi(
+            cx,
+            out,
+            path,
+            src.name.as_deref().unwrap_or_default(),
+            &src.hosts,
+            src.auth.as_ref(),
+            src.initiator_iqn.as_deref(),
+            &node,
+        )?,
+        _ => Props::new()
+            .s("driver", "host_device")
+            .s("filename", sg_path(cx, i, h, alias)?),
+    };
+    let addr = cx.plan.placed.get(&i).copied().ok_or_else(|| {
+        EmitError::new(codes::E104, path, "the SCSI hostdev has no drive address")
+    })?;
+    let boot = cx.plan.boot.get(&i).copied().map(u64::from);
+    if cx.opts.caps.blockdev() {
+        let b = backend
+            .s("node-name", node.clone())
+            .b("read-only", h.readonly);
+        out.blockdev(&b);
+        out.device(
+            Props::new()
+                .s("driver", "scsi-generic")
+                .s("drive", node)
+                .s("id", alias)
+                .on("bootindex", boot)
+                .extend(cx.scsi_address(addr)),
+        );
+    } else {
+        let id = format!("drive-{alias}");
+        let mut dp = legacy_file_props(&backend)
+            .s("if", "none")
+            .s("format", "raw")
+            .s("id", id.clone());
+        if h.readonly {
+            dp = dp.s("readonly", "on");
+        }
+        out.drive(&dp);
+        out.device(
+            Props::new()
+                .s("driver", "scsi-generic")
+                .extend(cx.scsi_address(addr))
+                .s("drive", id)
+                .s("id", alias)
+                .on("bootindex", boot),
+        );
+    }
+    Ok(())
+}
+
+/// `qemuBuildSCSIVHostHostdevDevProps`, without `vhostfd`: QEMU opens /dev/vhost-scsi itself
+/// when no fd is passed, and a printed command line cannot hand over an open fd.
+fn vhost(cx: &Cx<'_>, out: &mut Out, i: usize, h: &Hostdev, alias: &str) -> Result<(), EmitError> {
+    let wwpn = h
+        .source
+        .as_ref()
+        .and_then(|s| s.wwpn.clone())
+        .ok_or_else(|| {
+            EmitError::new(codes::E104, cx.path(i), "vhost-scsi hostdev without wwpn")
+        })?;
+    let ccw = cx.plan.ccw.contains_key(&Key::Item(i));
+    let mut name = if ccw {
+        "vhost-scsi-ccw"
+    } else {
+        "vhost-scsi-pci"
+    }
+    .to_string();
+    if !ccw {
+        match h.model.as_deref() {
+            Some("virtio-transitional") => name.push_str("-transitional"),
+            Some("virtio-non-transitional") => name.push_str("-non-transitional"),
+            _ => {}
+        }
+    }
+    let p = Props::new()
+        .s("driver", name)
+        .s("wwpn", wwpn)
+        .s("id", alias);
+    out.device(cx.pci_props(Key::Item(i), p));
+    Ok(())
+}
+
+/// `qemuBuildPCIHostdevDevProps`: VFIO assignment.
+fn pci(cx: &Cx<'_>, out: &mut Out, i: usize, h: &Hostdev, alias: &str) {
+    let Some(host) = h.source.as_ref().and_then(|s| s.pci_address.as_ref()) else {
+        // The validator refuses a PCI hostdev without a source address (E066).
+        return;
+    };
+    let mut p = Props::new()
+        .s("driver", "vfio-pci")
+        .s("host", host.to_bdf())
+        .s("id", alias)
+        .on("bootindex", cx.plan.boot.get(&i).copied().map(u64::from));
+    p = cx.pci_props(Key::Item(i), p);
+    if let Some(rom) = &h.rom {
+        if let Some(bar) = rom.bar {
+            p = p.n("rombar", u64::from(bar == OnOff::On));
+        }
+        if rom.enabled == Some(YesNo::No) {
+            p = p.s("romfile", "");
+        } else if let Some(f) = &rom.file {
+            p = p.s("romfile", f.clone());
+        }
+    }
+    out.device(p);
+}

@@ -1,0 +1,143 @@
+//! The command line proper, one builder per device family, in libvirt's order
+//! (`qemuBuildCommandLine`): the machine preamble, controllers, disks with their backends,
+//! hostdevs, whole-host passthrough LUs, the balloon.
+//!
+//! Builders only read: the [`Plan`] holds every address and name, the [`ResolvedDomain`]
+//! every host fact. What they write goes into one [`QemuArgs`] through [`Out`], which also
+//! collects the notes about devices domxml does not emit.
+
+mod controllers;
+mod disks;
+mod hostdevs;
+mod preamble;
+mod storage;
+mod whole_host;
+
+use super::plan::{slots::Slot, Key, Plan};
+use super::{Converted, EmitError, Note, Options, Props, QemuArgs};
+use crate::model::Domain;
+use crate::resolve::ResolvedDomain;
+
+/// What builders read.
+pub(crate) struct Cx<'a> {
+    pub d: &'a Domain,
+    pub plan: &'a Plan<'a>,
+    pub opts: &'a Options,
+    pub resolved: &'a ResolvedDomain,
+}
+
+/// What builders write.
+pub(crate) struct Out {
+    args: QemuArgs,
+    notes: Vec<Note>,
+    device_json: bool,
+    object_json: bool,
+}
+
+impl Out {
+    /// A `-device`, JSON or legacy keyval as the QEMU version takes it.
+    pub fn device(&mut self, props: Props) {
+        if self.device_json {
+            self.args.json("-device", &props);
+        } else {
+            self.args.keyval("-device", &props, Some("driver"));
+        }
+    }
+
+    /// An `-object`, JSON or legacy keyval as the QEMU version takes it.
+    pub fn object(&mut self, props: Props) {
+        if self.object_json {
+            self.args.json("-object", &props);
+        } else {
+            self.args.keyval("-object", &props, Some("qom-type"));
+        }
+    }
+
+    /// A `-blockdev` (always JSON).
+    pub fn blockdev(&mut self, props: &Props) {
+        self.args.json("-blockdev", props);
+    }
+
+    /// A legacy `-drive`.
+    pub fn drive(&mut self, props: &Props) {
+        self.args.keyval("-drive", props, None);
+    }
+
+    /// Any other option.
+    pub fn args(&mut self) -> &mut QemuArgs {
+        &mut self.args
+    }
+
+    /// A note about a device that is not emitted.
+    pub fn note(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.notes.push(Note {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+}
+
+impl Cx<'_> {
+    /// The element path of a device item.
+    pub fn path(&self, item: usize) -> &str {
+        self.plan.path(item)
+    }
+
+    /// The PCI (or, on s390x, CCW) address keys of a device.
+    pub fn pci_props(&self, key: Key, p: Props) -> Props {
+        if let Some(devno) = self.plan.ccw.get(&key) {
+            return p.s("devno", devno.clone());
+        }
+        match self.plan.pci.get(&key) {
+            Some(s) => p.s("bus", self.bus_name(s)).s("addr", s.addr()),
+            None => p,
+        }
+    }
+
+    fn bus_name(&self, s: &Slot) -> String {
+        if s.bus == 0 {
+            self.plan.machine.root_bus().to_string()
+        } else {
+            format!("pci.{}", s.bus)
+        }
+    }
+
+    /// The `-device` address keys of a SCSI device (`qemuBuildDeviceAddressProps`, drive case).
+    pub fn scsi_address(&self, addr: (u32, u32, u32, u32)) -> Props {
+        let (c, bus, target, unit) = addr;
+        let alias = self.plan.names.scsi(c);
+        match self.plan.layout.model_of(c) {
+            Some(m) if m.is_lsi_style() => Props::new()
+                .s("bus", format!("{alias}.{bus}"))
+                .n("scsi-id", u64::from(unit)),
+            _ => Props::new()
+                .s("bus", format!("{alias}.0"))
+                .n("channel", u64::from(bus))
+                .n("scsi-id", u64::from(target))
+                .n("lun", u64::from(unit)),
+        }
+    }
+}
+
+/// Build the command line of a planned domain.
+pub(crate) fn build(cx: &Cx<'_>) -> Result<Converted, EmitError> {
+    let caps = &cx.opts.caps;
+    let mut out = Out {
+        args: QemuArgs::new(preamble::emulator(cx)),
+        notes: Vec::new(),
+        device_json: caps.device_json(),
+        object_json: caps.object_json(),
+    };
+    preamble::build(cx, &mut out);
+    controllers::build(cx, &mut out)?;
+    disks::build(cx, &mut out)?;
+    hostdevs::build(cx, &mut out)?;
+    whole_host::build(cx, &mut out)?;
+    controllers::balloon(cx, &mut out);
+    controllers::note_others(cx, &mut out);
+    Ok(Converted {
+        args: out.args,
+        notes: out.notes,
+        host_warnings: cx.resolved.warnings.clone(),
+    })
+}
