@@ -15,7 +15,7 @@
 //!   hostdev seen.
 
 use crate::model::{
-    ControllerModel, ControllerType, DeviceAddress, DiskBus, Domain, DriveAddress, HostdevType,
+    ControllerType, DeviceAddress, DiskBus, Domain, DriveAddress, HostdevType, ScsiModel,
 };
 use std::collections::{BTreeMap, HashSet};
 
@@ -137,13 +137,13 @@ pub struct Placed {
 }
 
 /// The default model for a SCSI controller without one, as libvirt's QEMU driver chooses.
-pub fn default_scsi_model(domain: &Domain) -> ControllerModel {
+pub fn default_scsi_model(domain: &Domain) -> ScsiModel {
     let pseries = domain.arch().is_some_and(|a| a.starts_with("ppc64"))
         && domain.machine().is_some_and(|m| m.starts_with("pseries"));
     if pseries {
-        ControllerModel::Ibmvscsi
+        ScsiModel::Ibmvscsi
     } else {
-        ControllerModel::Lsilogic
+        ScsiModel::Lsilogic
     }
 }
 
@@ -155,7 +155,7 @@ pub struct ScsiLayout {
     /// Placed SCSI disks and hostdevs.
     pub placed: Vec<Placed>,
     /// Controller index → effective model, for defined and implicit SCSI controllers.
-    pub controllers: BTreeMap<u32, ControllerModel>,
+    pub controllers: BTreeMap<u32, ScsiModel>,
     /// Indices of controllers that are added implicitly, in the order libvirt appends them
     /// (hostdev-driven ones first, then disk-driven ones).
     pub implicit: Vec<u32>,
@@ -174,15 +174,15 @@ impl ScsiLayout {
 
     /// Compute the layout with a given model for controllers that have none. The emitter uses
     /// this when the QEMU build lacks `lsi` and libvirt would fall back to virtio-scsi.
-    pub fn with_default(domain: &Domain, default_model: ControllerModel) -> ScsiLayout {
-        let mut defined: BTreeMap<u32, Option<ControllerModel>> = BTreeMap::new();
+    pub fn with_default(domain: &Domain, default_model: ScsiModel) -> ScsiLayout {
+        let mut defined: BTreeMap<u32, Option<ScsiModel>> = BTreeMap::new();
         for (_, c) in domain.devices.controllers() {
             if c.kind == ControllerType::Scsi {
-                defined.entry(c.idx()).or_insert(c.model);
+                defined.entry(c.idx()).or_insert(c.scsi_model());
             }
         }
-        let resolve = |m: Option<ControllerModel>| match m {
-            None | Some(ControllerModel::Auto) => default_model,
+        let resolve = |m: Option<ScsiModel>| match m {
+            None | Some(ScsiModel::Auto) => default_model,
             Some(m) => m,
         };
         let mut layout = ScsiLayout::default();
@@ -232,10 +232,10 @@ impl ScsiLayout {
         //    model of the last controller that raised the maximum).
         //
         // Models left unset resolve to the default (lsilogic on x86).
-        let mut ctrl: BTreeMap<u32, Option<ControllerModel>> = defined.clone();
-        let mut models: BTreeMap<u32, ControllerModel> =
+        let mut ctrl: BTreeMap<u32, Option<ScsiModel>> = defined.clone();
+        let mut models: BTreeMap<u32, ScsiModel> =
             defined.iter().map(|(k, v)| (*k, resolve(*v))).collect();
-        let mut hostdev_model: Option<ControllerModel> = None;
+        let mut hostdev_model: Option<ScsiModel> = None;
         let mut max_hostdev_ctrl: Option<u32> = None;
         for (_, h) in &scsi_hostdevs {
             let c = match &h.address {
@@ -306,15 +306,14 @@ impl ScsiLayout {
 
         // After post-parse: disks first (no model), then hostdevs again, now with their final
         // addresses, in one pass of the same rule as during parsing.
-        let mut add = |idx: u32,
-                       model: Option<ControllerModel>,
-                       ctrl: &mut BTreeMap<u32, Option<ControllerModel>>| {
-            if let std::collections::btree_map::Entry::Vacant(e) = ctrl.entry(idx) {
-                e.insert(model);
-                models.insert(idx, resolve(model));
-                layout.implicit.push(idx);
-            }
-        };
+        let mut add =
+            |idx: u32, model: Option<ScsiModel>, ctrl: &mut BTreeMap<u32, Option<ScsiModel>>| {
+                if let std::collections::btree_map::Entry::Vacant(e) = ctrl.entry(idx) {
+                    e.insert(model);
+                    models.insert(idx, resolve(model));
+                    layout.implicit.push(idx);
+                }
+            };
         let max_disk = layout
             .placed
             .iter()
@@ -327,7 +326,7 @@ impl ScsiLayout {
             }
         }
         let mut max_h: Option<u32> = None;
-        let mut model_h: Option<ControllerModel> = None;
+        let mut model_h: Option<ScsiModel> = None;
         for p in layout.placed.iter().filter(|p| p.hostdev) {
             if max_h.is_none_or(|m| p.addr.0 > m) {
                 max_h = Some(p.addr.0);
@@ -346,7 +345,7 @@ impl ScsiLayout {
     }
 
     /// The effective model of a SCSI controller index, if the domain has (or will add) it.
-    pub fn model_of(&self, index: u32) -> Option<ControllerModel> {
+    pub fn model_of(&self, index: u32) -> Option<ScsiModel> {
         self.controllers.get(&index).copied()
     }
 }
@@ -462,7 +461,7 @@ mod tests {
         );
         // Controller 1 is added implicitly and copies controller 0's model.
         assert_eq!(layout.implicit, vec![1]);
-        assert_eq!(layout.model_of(1), Some(ControllerModel::VirtioScsi));
+        assert_eq!(layout.model_of(1), Some(ScsiModel::VirtioScsi));
     }
 
     #[test]
@@ -491,7 +490,7 @@ mod tests {
         ));
         // libvirt adds every index up to the highest a disk uses.
         assert_eq!(layout.implicit, vec![0, 1]);
-        assert_eq!(layout.model_of(1), Some(ControllerModel::Lsilogic));
+        assert_eq!(layout.model_of(1), Some(ScsiModel::Lsilogic));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::error::Diagnostics;
 use crate::model::{
     Adapter, Controller, ControllerModel, ControllerType, Device, DeviceAddress, Disk, DiskBus,
     DiskDevice, DiskDriver, DiskSource, DiskTarget, DiskType, Domain, DomainType, DriveAddress,
-    Extra, Hex, Hostdev, HostdevSource, HostdevType, Memory, Os, OsType, PciAddress,
+    Extra, Hex, Hostdev, HostdevSource, HostdevType, Memory, Os, OsType, PciAddress, ScsiModel,
     ScsiSourceAddress, Vcpu,
 };
 
@@ -168,20 +168,20 @@ impl Controller {
     /// A SCSI controller of a model at an index.
     ///
     /// ```
-    /// use domxml::{Controller, ControllerModel};
-    /// let c = Controller::scsi(1, ControllerModel::Lsilogic);
-    /// assert_eq!((c.index, c.model), (Some(1), Some(ControllerModel::Lsilogic)));
+    /// use domxml::{Controller, ScsiModel};
+    /// let c = Controller::scsi(1, ScsiModel::Lsilogic);
+    /// assert_eq!((c.index, c.scsi_model()), (Some(1), Some(ScsiModel::Lsilogic)));
     /// ```
-    pub fn scsi(index: u32, model: ControllerModel) -> Controller {
+    pub fn scsi(index: u32, model: ScsiModel) -> Controller {
         let mut c = Controller::new(ControllerType::Scsi);
         c.index = Some(index);
-        c.model = Some(model);
+        c.model = Some(ControllerModel::Scsi(model));
         c
     }
 
     /// A virtio-scsi controller at an index.
     pub fn virtio_scsi(index: u32) -> Controller {
-        Controller::scsi(index, ControllerModel::VirtioScsi)
+        Controller::scsi(index, ScsiModel::VirtioScsi)
     }
 }
 

@@ -71,6 +71,7 @@ pub use error::{Diagnostics, Error};
 pub use model::{
     Adapter, Controller, ControllerModel, ControllerType, Definition, Device, DeviceAddress, Disk,
     DiskBus, DiskDevice, DiskType, Domain, DomainType, DriveAddress, Hostdev, HostdevType, Pool,
+    ScsiModel,
 };
 pub use resolve::{resolve, ResolveError, ResolvedDomain, SysfsRoot};
 pub use xml::Limits;

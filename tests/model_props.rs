@@ -208,7 +208,7 @@ fn disk() -> BoxedStrategy<Disk> {
 fn controller() -> BoxedStrategy<Controller> {
     (
         maybe(0u32..16),
-        maybe(proptest::sample::select(ControllerModel::ALL)),
+        maybe(proptest::sample::select(ScsiModel::ALL)),
         maybe((
             maybe(1u32..16),
             maybe(1u32..200),
@@ -223,7 +223,7 @@ fn controller() -> BoxedStrategy<Controller> {
         .prop_map(|(index, model, driver, adapter, alias, pci)| {
             let mut c = Controller::new(ControllerType::Scsi);
             c.index = index;
-            c.model = model;
+            c.model = model.map(domxml::model::ControllerModel::Scsi);
             c.driver = driver.map(|(queues, cmd_per_lun, max_sectors, ioeventfd, iothread)| {
                 ControllerDriver {
                     queues,

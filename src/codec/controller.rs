@@ -3,7 +3,8 @@
 use super::address::{read_adapter, read_device_address, write_adapter, write_device_address};
 use super::reader::R;
 use crate::model::{
-    Controller, ControllerDriver, ControllerSource, ControllerType, PoolStyleAddress,
+    Controller, ControllerDriver, ControllerModel, ControllerSource, ControllerType,
+    PoolStyleAddress, ScsiModel,
 };
 use crate::xml::Element;
 
@@ -41,7 +42,9 @@ pub(crate) fn read_controller(r: R<'_>) -> Option<Controller> {
     let mut c = Controller::new(kind.unwrap_or(ControllerType::Scsi));
     c.index = index;
     if kind == Some(ControllerType::Scsi) {
-        c.model = r.enumerated("model");
+        c.model = r
+            .enumerated::<ScsiModel>("model")
+            .map(ControllerModel::Scsi);
         c.driver = r.child("driver").map(|d| {
             let drv = ControllerDriver {
                 queues: d.u32("queues"),
@@ -66,7 +69,7 @@ pub(crate) fn read_controller(r: R<'_>) -> Option<Controller> {
             }
         });
     } else if kind.is_some() {
-        c.other_model = r.string("model");
+        c.model = r.string("model").map(ControllerModel::Other);
     }
     c.alias = read_alias(&r);
     c.address = r.child("address").and_then(read_device_address);
@@ -96,10 +99,7 @@ pub(crate) fn write_controller(c: &Controller) -> Element {
     let mut el = Element::new("controller")
         .with_attr("type", c.kind.as_str())
         .with_opt_attr("index", c.index)
-        .with_opt_attr(
-            "model",
-            c.model.map(|m| m.as_str()).or(c.other_model.as_deref()),
-        );
+        .with_opt_attr("model", c.model_name());
     if c.kind != ControllerType::Scsi {
         // Unknown attributes first (libvirt writes e.g. ports/vectors right after model),
         // then the verbatim children, then alias and address.

@@ -4,8 +4,8 @@ use super::address::{read_device_address, write_device_address};
 use super::controller::{read_alias, write_alias};
 use super::reader::R;
 use crate::model::{
-    Boot, Disk, DiskDriver, DiskSource, DiskTarget, NetHost, Reservations, ReservationsSource,
-    SourceAuth, SourceSecret,
+    Blockio, Boot, Disk, DiskDriver, DiskSource, DiskTarget, Geometry, NetHost, Reservations,
+    ReservationsSource, SourceAuth, SourceSecret,
 };
 use crate::xml::Element;
 
@@ -225,6 +225,8 @@ pub(crate) fn read_disk(r: R<'_>) -> Disk {
             name: x.string("name"),
             format: x.string("type"),
             cache: x.string("cache"),
+            error_policy: x.string("error_policy"),
+            rerror_policy: x.string("rerror_policy"),
             io: x.string("io"),
             discard: x.string("discard"),
             iothread: x.u32("iothread"),
@@ -233,8 +235,6 @@ pub(crate) fn read_disk(r: R<'_>) -> Disk {
             extra: Default::default(),
         };
         x.pass(&[
-            "error_policy",
-            "rerror_policy",
             "ioeventfd",
             "event_idx",
             "detect_zeroes",
@@ -253,6 +253,31 @@ pub(crate) fn read_disk(r: R<'_>) -> Disk {
         }
     });
     d.source = r.child("source").map(read_source);
+    d.geometry = r.child("geometry").map(|g| {
+        let geo = Geometry {
+            cyls: g.u32("cyls"),
+            heads: g.u32("heads"),
+            secs: g.u32("secs"),
+            trans: g.string("trans"),
+            extra: Default::default(),
+        };
+        Geometry {
+            extra: g.finish(),
+            ..geo
+        }
+    });
+    d.blockio = r.child("blockio").map(|b| {
+        let bio = Blockio {
+            logical_block_size: b.u32("logical_block_size"),
+            physical_block_size: b.u32("physical_block_size"),
+            discard_granularity: b.u32("discard_granularity"),
+            extra: Default::default(),
+        };
+        Blockio {
+            extra: b.finish(),
+            ..bio
+        }
+    });
     d.target = r.child("target").map(|t| {
         let tg = DiskTarget {
             dev: t.string("dev"),
@@ -279,8 +304,6 @@ pub(crate) fn read_disk(r: R<'_>) -> Disk {
     d.address = r.child("address").and_then(read_device_address);
     r.pass_children(&[
         "backingStore",
-        "geometry",
-        "blockio",
         "iotune",
         "encryption",
         "mirror",
@@ -305,15 +328,35 @@ pub(crate) fn write_disk(d: &Disk) -> Element {
             .with_opt_attr("name", x.name.as_ref())
             .with_opt_attr("type", x.format.as_ref())
             .with_opt_attr("cache", x.cache.as_ref())
+            .with_opt_attr("error_policy", x.error_policy.as_ref())
+            .with_opt_attr("rerror_policy", x.rerror_policy.as_ref())
             .with_opt_attr("io", x.io.as_ref())
-            .with_opt_attr("discard", x.discard.as_ref())
             .with_opt_attr("copy_on_read", x.copy_on_read.map(|v| v.as_str()))
+            .with_opt_attr("discard", x.discard.as_ref())
             .with_opt_attr("iothread", x.iothread)
             .with_opt_attr("queues", x.queues);
         x.extra.apply(&mut de);
         el.push(de);
     }
     el.push_opt(d.source.as_ref().map(write_source));
+    // libvirt writes <geometry> and <blockio> between the source and the target.
+    if let Some(g) = &d.geometry {
+        let mut ge = Element::new("geometry")
+            .with_opt_attr("cyls", g.cyls)
+            .with_opt_attr("heads", g.heads)
+            .with_opt_attr("secs", g.secs)
+            .with_opt_attr("trans", g.trans.as_ref());
+        g.extra.apply(&mut ge);
+        el.push(ge);
+    }
+    if let Some(b) = &d.blockio {
+        let mut be = Element::new("blockio")
+            .with_opt_attr("logical_block_size", b.logical_block_size)
+            .with_opt_attr("physical_block_size", b.physical_block_size)
+            .with_opt_attr("discard_granularity", b.discard_granularity);
+        b.extra.apply(&mut be);
+        el.push(be);
+    }
     if let Some(t) = &d.target {
         let mut te = Element::new("target")
             .with_opt_attr("dev", t.dev.as_ref())

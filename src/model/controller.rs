@@ -13,7 +13,7 @@ xml_enum! {
 
 xml_enum! {
     /// Every SCSI controller model libvirt knows.
-    pub enum ControllerModel {
+    pub enum ScsiModel {
         Auto = "auto", Buslogic = "buslogic", Lsilogic = "lsilogic", Lsisas1068 = "lsisas1068",
         Vmpvscsi = "vmpvscsi", Ibmvscsi = "ibmvscsi", VirtioScsi = "virtio-scsi",
         Lsisas1078 = "lsisas1078", VirtioTransitional = "virtio-transitional",
@@ -22,14 +22,14 @@ xml_enum! {
     }
 }
 
-impl ControllerModel {
+impl ScsiModel {
     /// The three virtio-scsi flavours.
     pub fn is_virtio(self) -> bool {
         matches!(
             self,
-            ControllerModel::VirtioScsi
-                | ControllerModel::VirtioTransitional
-                | ControllerModel::VirtioNonTransitional
+            ScsiModel::VirtioScsi
+                | ScsiModel::VirtioTransitional
+                | ScsiModel::VirtioNonTransitional
         )
     }
 
@@ -37,10 +37,7 @@ impl ControllerModel {
     pub fn is_lsi_style(self) -> bool {
         matches!(
             self,
-            ControllerModel::Lsilogic
-                | ControllerModel::Ncr53c90
-                | ControllerModel::Dc390
-                | ControllerModel::Am53c974
+            ScsiModel::Lsilogic | ScsiModel::Ncr53c90 | ScsiModel::Dc390 | ScsiModel::Am53c974
         )
     }
 
@@ -49,12 +46,10 @@ impl ControllerModel {
     pub fn max_unit(self) -> Option<u32> {
         match self {
             m if m.is_virtio() => Some(16383),
-            ControllerModel::Ibmvscsi => Some(31),
-            ControllerModel::Lsisas1068 => Some(1),
-            ControllerModel::Lsisas1078 => Some(255),
-            ControllerModel::Ncr53c90 | ControllerModel::Dc390 | ControllerModel::Am53c974 => {
-                Some(6)
-            }
+            ScsiModel::Ibmvscsi => Some(31),
+            ScsiModel::Lsisas1068 => Some(1),
+            ScsiModel::Lsisas1078 => Some(255),
+            ScsiModel::Ncr53c90 | ScsiModel::Dc390 | ScsiModel::Am53c974 => Some(6),
             _ => None,
         }
     }
@@ -62,12 +57,39 @@ impl ControllerModel {
     /// The unit the HBA itself occupies, skipped by automatic assignment.
     pub fn reserved_unit(self) -> Option<u32> {
         match self {
-            ControllerModel::Ibmvscsi
-            | ControllerModel::Lsilogic
-            | ControllerModel::Vmpvscsi
-            | ControllerModel::Buslogic => Some(7),
+            ScsiModel::Ibmvscsi
+            | ScsiModel::Lsilogic
+            | ScsiModel::Vmpvscsi
+            | ScsiModel::Buslogic => Some(7),
             _ => None,
         }
+    }
+}
+
+/// `model` of a controller: a closed vocabulary for SCSI controllers (a value outside it is an
+/// error), the spelling as written for every other type (`qemu-xhci`, `pcie-root-port`, …),
+/// whose models domxml passes through.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ControllerModel {
+    /// A SCSI controller's model.
+    Scsi(ScsiModel),
+    /// Any other controller's model.
+    Other(String),
+}
+
+impl ControllerModel {
+    /// The XML spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ControllerModel::Scsi(m) => m.as_str(),
+            ControllerModel::Other(s) => s,
+        }
+    }
+}
+
+impl From<ScsiModel> for ControllerModel {
+    fn from(m: ScsiModel) -> Self {
+        ControllerModel::Scsi(m)
     }
 }
 
@@ -119,10 +141,8 @@ pub struct Controller {
     pub kind: ControllerType,
     /// `index`.
     pub index: Option<u32>,
-    /// `model` of a SCSI controller.
+    /// `model`: typed for SCSI controllers, as written for the others.
     pub model: Option<ControllerModel>,
-    /// `model` of any other controller type, as written.
-    pub other_model: Option<String>,
     /// `<driver>` (SCSI).
     pub driver: Option<ControllerDriver>,
     /// `<source>` (SCSI whole-host passthrough).
@@ -142,13 +162,25 @@ impl Controller {
             kind,
             index: None,
             model: None,
-            other_model: None,
             driver: None,
             source: None,
             alias: None,
             address: None,
             extra: Extra::default(),
         }
+    }
+
+    /// The model of a SCSI controller.
+    pub fn scsi_model(&self) -> Option<ScsiModel> {
+        match &self.model {
+            Some(ControllerModel::Scsi(m)) => Some(*m),
+            _ => None,
+        }
+    }
+
+    /// The model as written, whatever the controller type.
+    pub fn model_name(&self) -> Option<&str> {
+        self.model.as_ref().map(ControllerModel::as_str)
     }
 
     /// The index, 0 when absent (libvirt assigns the first free one; for SCSI that is 0

@@ -24,6 +24,10 @@ pub struct DiskDriver {
     pub format: Option<String>,
     /// `cache`.
     pub cache: Option<String>,
+    /// `error_policy`: what a write error does (`stop`, `report`, `ignore`, `enospace`).
+    pub error_policy: Option<String>,
+    /// `rerror_policy`: what a read error does; the write policy when unset.
+    pub rerror_policy: Option<String>,
     /// `io`.
     pub io: Option<String>,
     /// `discard`.
@@ -34,6 +38,34 @@ pub struct DiskDriver {
     pub queues: Option<u32>,
     /// `copy_on_read`.
     pub copy_on_read: Option<OnOff>,
+    /// Unknown content.
+    pub extra: Extra,
+}
+
+/// `<geometry cyls heads secs trans>`: the CHS geometry the guest sees.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Geometry {
+    /// `cyls`.
+    pub cyls: Option<u32>,
+    /// `heads`.
+    pub heads: Option<u32>,
+    /// `secs`.
+    pub secs: Option<u32>,
+    /// `trans` (`auto`, `none`, `lba`; IDE only).
+    pub trans: Option<String>,
+    /// Unknown content.
+    pub extra: Extra,
+}
+
+/// `<blockio logical_block_size physical_block_size discard_granularity>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Blockio {
+    /// `logical_block_size`, bytes.
+    pub logical_block_size: Option<u32>,
+    /// `physical_block_size`, bytes.
+    pub physical_block_size: Option<u32>,
+    /// `discard_granularity`, bytes.
+    pub discard_granularity: Option<u32>,
     /// Unknown content.
     pub extra: Extra,
 }
@@ -172,6 +204,10 @@ pub struct Disk {
     pub driver: Option<DiskDriver>,
     /// `<source>`.
     pub source: Option<DiskSource>,
+    /// `<geometry>`.
+    pub geometry: Option<Geometry>,
+    /// `<blockio>`.
+    pub blockio: Option<Blockio>,
     /// `<target>`.
     pub target: Option<DiskTarget>,
     /// `<boot>`.

@@ -19,11 +19,11 @@ pub use adapter::{
 pub use address::{CcwAddress, DeviceAddress, DriveAddress, PciAddress, ScsiSourceAddress};
 pub use controller::{
     Controller, ControllerDriver, ControllerModel, ControllerSource, ControllerType,
-    PoolStyleAddress,
+    PoolStyleAddress, ScsiModel,
 };
 pub use disk::{
-    Disk, DiskBus, DiskDevice, DiskDriver, DiskSource, DiskTarget, DiskType, NetHost, Reservations,
-    ReservationsSource, SourceAuth, SourceSecret,
+    Blockio, Disk, DiskBus, DiskDevice, DiskDriver, DiskSource, DiskTarget, DiskType, Geometry,
+    NetHost, Reservations, ReservationsSource, SourceAuth, SourceSecret,
 };
 pub use domain::{Device, Devices, Domain, DomainType, Memory, Os, OsType, Vcpu};
 pub use hostdev::{

@@ -2,7 +2,7 @@
 
 use super::{check_adapter, Cx};
 use crate::diag::{codes, Diagnostic};
-use crate::model::{ControllerModel, ControllerType, DeviceAddress};
+use crate::model::{ControllerType, DeviceAddress, ScsiModel};
 use std::collections::HashMap;
 
 pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
@@ -28,9 +28,9 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
         if c.kind != ControllerType::Scsi {
             continue;
         }
-        let model = c.model.unwrap_or(ControllerModel::Auto);
+        let model = c.scsi_model().unwrap_or(ScsiModel::Auto);
         let effective = cx.layout.model_of(c.idx()).unwrap_or(model);
-        if model == ControllerModel::Buslogic {
+        if model == ScsiModel::Buslogic {
             out.push(
                 Diagnostic::new(
                     codes::E052,
@@ -40,7 +40,7 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
                 .hint("use model='virtio-scsi', or 'lsilogic' for guests without virtio drivers"),
             );
         }
-        if model == ControllerModel::Ncr53c90 && c.idx() != 0 {
+        if model == ScsiModel::Ncr53c90 && c.idx() != 0 {
             out.push(Diagnostic::new(
                 codes::E053,
                 format!("{p}/@index"),

@@ -3,7 +3,7 @@
 use super::Cx;
 use crate::assign::{parse_disk_name, DiskNameError};
 use crate::diag::{codes, Diagnostic};
-use crate::model::{ControllerModel, DeviceAddress, Disk, DiskBus, DiskDevice, DiskType, OnOff};
+use crate::model::{DeviceAddress, Disk, DiskBus, DiskDevice, DiskType, OnOff, ScsiModel};
 use std::collections::HashMap;
 
 fn printable(s: &str) -> bool {
@@ -464,7 +464,7 @@ pub(crate) fn check_scsi_drive(
             .hint("use bus='0'; QEMU's SCSI buses have channel 0 only"),
         );
     }
-    if model == Some(ControllerModel::Lsilogic) && t != 0 {
+    if model == Some(ScsiModel::Lsilogic) && t != 0 {
         out.push(
             Diagnostic::new(
                 codes::E011,
@@ -474,7 +474,7 @@ pub(crate) fn check_scsi_drive(
             .hint("on lsilogic the unit is the SCSI id: use target='0' unit='N'"),
         );
     }
-    if model == Some(ControllerModel::Vmpvscsi) && u > 0 {
+    if model == Some(ScsiModel::Vmpvscsi) && u > 0 {
         // libvirt passes the unit as the LUN, and QEMU's pvscsi has LUN 0 only.
         out.push(
             Diagnostic::new(codes::E013, format!("{ap}/@unit"), format!("unit {u} is beyond what a vmpvscsi controller has: QEMU's pvscsi has LUN 0 only"))

@@ -8,7 +8,7 @@ use crate::emit::plan::controllers::Ctrl;
 use crate::emit::plan::q35::PcieCtrl;
 use crate::emit::plan::Key;
 use crate::emit::{EmitError, Props};
-use crate::model::{ControllerModel, ControllerType, Device, OnOff};
+use crate::model::{ControllerType, Device, OnOff, ScsiModel};
 
 pub(super) fn build(cx: &Cx<'_>, out: &mut Out) -> Result<(), EmitError> {
     let plan = cx.plan;
@@ -100,7 +100,7 @@ fn usb(cx: &Cx<'_>, out: &mut Out, c: &Ctrl<'_>) {
 }
 
 /// `qemuBuildControllerSCSIDevProps`.
-fn scsi(cx: &Cx<'_>, out: &mut Out, c: &Ctrl<'_>, model: ControllerModel) -> Result<(), EmitError> {
+fn scsi(cx: &Cx<'_>, out: &mut Out, c: &Ctrl<'_>, model: ScsiModel) -> Result<(), EmitError> {
     let id = cx.plan.names.scsi(c.idx);
     let drv = c.def.and_then(|d| d.driver.as_ref());
     let p = match model {
@@ -113,8 +113,8 @@ fn scsi(cx: &Cx<'_>, out: &mut Out, c: &Ctrl<'_>, model: ControllerModel) -> Res
             };
             if !ccw {
                 match m {
-                    ControllerModel::VirtioTransitional => name.push_str("-transitional"),
-                    ControllerModel::VirtioNonTransitional => name.push_str("-non-transitional"),
+                    ScsiModel::VirtioTransitional => name.push_str("-transitional"),
+                    ScsiModel::VirtioNonTransitional => name.push_str("-non-transitional"),
                     _ => {}
                 }
             }
@@ -134,8 +134,8 @@ fn scsi(cx: &Cx<'_>, out: &mut Out, c: &Ctrl<'_>, model: ControllerModel) -> Res
             }
             p
         }
-        ControllerModel::Ncr53c90 => return Ok(()),
-        ControllerModel::Ibmvscsi => {
+        ScsiModel::Ncr53c90 => return Ok(()),
+        ScsiModel::Ibmvscsi => {
             let reg = cx.plan.spapr.get(&c.key).copied().unwrap_or(0x2000);
             out.device(
                 Props::new()
@@ -147,13 +147,13 @@ fn scsi(cx: &Cx<'_>, out: &mut Out, c: &Ctrl<'_>, model: ControllerModel) -> Res
         }
         other => {
             let driver = match other {
-                ControllerModel::Lsilogic => "lsi",
-                ControllerModel::Lsisas1068 => "mptsas1068",
-                ControllerModel::Lsisas1078 => "megasas",
-                ControllerModel::Vmpvscsi => "pvscsi",
-                ControllerModel::Am53c974 => "am53c974",
+                ScsiModel::Lsilogic => "lsi",
+                ScsiModel::Lsisas1068 => "mptsas1068",
+                ScsiModel::Lsisas1078 => "megasas",
+                ScsiModel::Vmpvscsi => "pvscsi",
+                ScsiModel::Am53c974 => "am53c974",
                 // libvirt writes "dc-390", a name QEMU does not have (see deviations.md).
-                ControllerModel::Dc390 => "dc390",
+                ScsiModel::Dc390 => "dc390",
                 m => {
                     let path = match c.key {
                         Key::Item(i) => cx.path(i),

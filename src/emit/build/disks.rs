@@ -8,7 +8,6 @@ use crate::diag::codes;
 use crate::emit::plan::Key;
 use crate::emit::{EmitError, Props, QemuVersion};
 use crate::model::{Device, DeviceAddress, Disk, DiskBus, DiskDevice, YesNo};
-use crate::xml::Element;
 
 pub(super) fn build(cx: &Cx<'_>, out: &mut Out) -> Result<(), EmitError> {
     for &i in &cx.plan.disk_order {
@@ -192,19 +191,17 @@ fn properties(
     let caps = &cx.opts.caps;
     let device = disk.device();
     let drv = disk.driver.as_ref();
-    // <blockio> and <geometry> are kept verbatim in the model; their numbers go on the
-    // device as libvirt writes them.
-    let child = |name: &str| {
-        disk.extra.children.iter().find_map(|n| match n {
-            crate::xml::Node::Element(e) if e.name == name => Some(e),
-            _ => None,
-        })
-    };
-    let num = |e: Option<&Element>, k: &str| e.and_then(|e| e.attr(k)?.parse::<u64>().ok());
-    let blockio = child("blockio");
+    let blockio = disk.blockio.as_ref();
+    let num = |v: Option<u32>| v.map(u64::from);
     p = p
-        .on("logical_block_size", num(blockio, "logical_block_size"))
-        .on("physical_block_size", num(blockio, "physical_block_size"));
+        .on(
+            "logical_block_size",
+            num(blockio.and_then(|b| b.logical_block_size)),
+        )
+        .on(
+            "physical_block_size",
+            num(blockio.and_then(|b| b.physical_block_size)),
+        );
     if device == DiskDevice::Lun
         && caps.version >= QemuVersion::MIGRATE_PR
         && disk
@@ -244,8 +241,9 @@ fn properties(
             p = p.s("write-cache", if wc { "on" } else { "off" });
         }
     }
-    let geometry = child("geometry");
-    if geometry.and_then(|g| g.attr("trans")).is_some() && bus != DiskBus::Ide {
+    let geometry = disk.geometry.as_ref();
+    let trans = geometry.and_then(|g| g.trans.clone());
+    if trans.is_some() && bus != DiskBus::Ide {
         return Err(EmitError::new(
             codes::E107,
             path,
@@ -254,27 +252,15 @@ fn properties(
         .with_hint("drop trans= from <geometry>, or put the disk on bus='ide'"));
     }
     p = p
-        .on("cyls", num(geometry, "cyls"))
-        .on("heads", num(geometry, "heads"))
-        .on("secs", num(geometry, "secs"))
-        .os(
-            "bios-chs-trans",
-            geometry.and_then(|g| g.attr("trans")).map(str::to_string),
-        );
+        .on("cyls", num(geometry.and_then(|g| g.cyls)))
+        .on("heads", num(geometry.and_then(|g| g.heads)))
+        .on("secs", num(geometry.and_then(|g| g.secs)))
+        .os("bios-chs-trans", trans);
     if let Some(s) = &disk.serial {
         p = p.s("serial", s.replace(' ', "\\ "));
     }
     // Error policies (qemuBuildDiskGetErrorPolicy): the read policy defaults to the write
     // policy, except that 'enospace' only exists for writes.
-    let attr = |k: &str| {
-        drv.and_then(|d| {
-            d.extra
-                .attrs
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.clone())
-        })
-    };
     let qemu_policy = |v: String| {
         if v == "enospace" {
             "enospc".to_string()
@@ -282,8 +268,10 @@ fn properties(
             v
         }
     };
-    let werror = attr("error_policy");
-    let rerror = attr("rerror_policy").or_else(|| werror.clone().filter(|w| w != "enospace"));
+    let werror = drv.and_then(|d| d.error_policy.clone());
+    let rerror = drv
+        .and_then(|d| d.rerror_policy.clone())
+        .or_else(|| werror.clone().filter(|w| w != "enospace"));
     Ok(p.os("werror", werror.map(qemu_policy))
         .os("rerror", rerror.map(qemu_policy)))
 }

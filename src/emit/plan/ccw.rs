@@ -3,8 +3,7 @@
 use super::controllers::Ctrl;
 use super::{Key, Plan};
 use crate::model::{
-    CcwAddress, ControllerModel, ControllerType, Device, DeviceAddress, DiskBus, Domain, Hex,
-    HostdevType,
+    CcwAddress, ControllerType, Device, DeviceAddress, DiskBus, Domain, Hex, HostdevType, ScsiModel,
 };
 use crate::xml::Element;
 use std::collections::{HashMap, HashSet};
@@ -126,7 +125,7 @@ pub(crate) fn assign_spapr(ctrls: &[Ctrl<'_>]) -> HashMap<Key, u64> {
     let mut out = HashMap::new();
     let mut reg = 0x2000u64;
     for c in ctrls {
-        if c.model != Some(ControllerModel::Ibmvscsi) {
+        if c.model != Some(ScsiModel::Ibmvscsi) {
             continue;
         }
         let explicit = match c.address() {

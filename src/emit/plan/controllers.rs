@@ -6,7 +6,7 @@ use super::{Key, Machine};
 use crate::assign::ScsiLayout;
 use crate::diag::codes;
 use crate::emit::{Caps, EmitError};
-use crate::model::{Controller, ControllerModel, ControllerType, DeviceAddress, Domain};
+use crate::model::{Controller, ControllerType, DeviceAddress, Domain, ScsiModel};
 
 /// A controller as libvirt holds it after post-parse: defined or implicit.
 #[derive(Debug, Clone)]
@@ -18,7 +18,7 @@ pub(crate) struct Ctrl<'a> {
     /// `index`.
     pub idx: u32,
     /// Effective SCSI model.
-    pub model: Option<ControllerModel>,
+    pub model: Option<ScsiModel>,
     /// The definition, for a defined controller.
     pub def: Option<&'a Controller>,
 }
@@ -26,7 +26,7 @@ pub(crate) struct Ctrl<'a> {
 impl Ctrl<'_> {
     /// The model of a non-SCSI controller, as written.
     pub fn other_model(&self) -> Option<&str> {
-        self.def.and_then(|c| c.other_model.as_deref())
+        self.def.and_then(Controller::model_name)
     }
 
     /// The explicit address.
@@ -59,7 +59,7 @@ pub(crate) fn list<'d>(
     d: &'d Domain,
     machine: &Machine,
     layout: &ScsiLayout,
-    default_model: Option<ControllerModel>,
+    default_model: Option<ScsiModel>,
     caps: &Caps,
 ) -> Result<Vec<Ctrl<'d>>, EmitError> {
     let paths = d.devices.paths();
@@ -67,7 +67,7 @@ pub(crate) fn list<'d>(
     for (i, c) in d.devices.controllers() {
         if default_model.is_none()
             && c.kind == ControllerType::Scsi
-            && matches!(c.model, None | Some(ControllerModel::Auto))
+            && matches!(c.scsi_model(), None | Some(ScsiModel::Auto))
         {
             return Err(default_unavailable(&paths[i], c.idx()));
         }
@@ -130,7 +130,7 @@ pub(crate) fn list<'d>(
         };
         if let Some(m) = c.model {
             check_scsi_model(path, c.idx, m, caps)?;
-            if m == ControllerModel::Ncr53c90 && !builtin_esp {
+            if m == ScsiModel::Ncr53c90 && !builtin_esp {
                 return Err(EmitError::new(
                     codes::E101,
                     path,
@@ -153,21 +153,16 @@ fn default_unavailable(path: &str, idx: u32) -> EmitError {
 }
 
 /// libvirt's `qemuValidateCheckSCSIControllerModel`, for the devices a build may lack.
-fn check_scsi_model(
-    path: &str,
-    idx: u32,
-    m: ControllerModel,
-    caps: &Caps,
-) -> Result<(), EmitError> {
+fn check_scsi_model(path: &str, idx: u32, m: ScsiModel, caps: &Caps) -> Result<(), EmitError> {
     let (dev, what) = match m {
-        ControllerModel::Lsilogic => ("lsi", "the LSI 53C895A SCSI controller"),
+        ScsiModel::Lsilogic => ("lsi", "the LSI 53C895A SCSI controller"),
         m if m.is_virtio() => ("virtio-scsi", "virtio scsi controller"),
-        ControllerModel::Lsisas1068 => ("mptsas1068", "the LSI SAS1068 (MPT Fusion) controller"),
-        ControllerModel::Lsisas1078 => ("megasas", "the LSI SAS1078 (MegaRAID) controller"),
-        ControllerModel::Vmpvscsi => ("pvscsi", "the pvscsi (VMware paravirtual SCSI) controller"),
-        ControllerModel::Am53c974 => ("am53c974", "the AM53C974 (ESP) controller"),
-        ControllerModel::Dc390 => ("dc390", "the DC390 (ESP) controller"),
-        ControllerModel::Auto | ControllerModel::Buslogic => {
+        ScsiModel::Lsisas1068 => ("mptsas1068", "the LSI SAS1068 (MPT Fusion) controller"),
+        ScsiModel::Lsisas1078 => ("megasas", "the LSI SAS1078 (MegaRAID) controller"),
+        ScsiModel::Vmpvscsi => ("pvscsi", "the pvscsi (VMware paravirtual SCSI) controller"),
+        ScsiModel::Am53c974 => ("am53c974", "the AM53C974 (ESP) controller"),
+        ScsiModel::Dc390 => ("dc390", "the DC390 (ESP) controller"),
+        ScsiModel::Auto | ScsiModel::Buslogic => {
             return Err(EmitError::new(
                 codes::E101,
                 path,

@@ -25,7 +25,7 @@ pub(crate) mod slots;
 use super::{Caps, EmitError};
 use crate::assign::ScsiLayout;
 use crate::diag::codes;
-use crate::model::{ControllerModel, Domain, DomainType};
+use crate::model::{Domain, DomainType, ScsiModel};
 use controllers::Ctrl;
 use q35::PcieCtrl;
 use slots::Slot;
@@ -143,15 +143,15 @@ pub(crate) fn plan<'d>(d: &'d Domain, caps: &Caps) -> Result<Plan<'d>, EmitError
     // The default SCSI model depends on what this QEMU build has
     // (qemuDomainDefaultSCSIControllerModel).
     let default_model = if machine.pseries {
-        Some(ControllerModel::Ibmvscsi)
+        Some(ScsiModel::Ibmvscsi)
     } else if caps.has("lsi") {
-        Some(ControllerModel::Lsilogic)
+        Some(ScsiModel::Lsilogic)
     } else if caps.has("virtio-scsi") {
-        Some(ControllerModel::VirtioScsi)
+        Some(ScsiModel::VirtioScsi)
     } else {
         None
     };
-    let layout = ScsiLayout::with_default(d, default_model.unwrap_or(ControllerModel::Lsilogic));
+    let layout = ScsiLayout::with_default(d, default_model.unwrap_or(ScsiModel::Lsilogic));
     let ctrls = controllers::list(d, &machine, &layout, default_model, caps)?;
     let paths = d.devices.paths();
     let disk_order = order::disk_order(d);

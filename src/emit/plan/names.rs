@@ -5,7 +5,7 @@
 use super::Plan;
 use crate::assign::{drive_address_for_index, parse_disk_name};
 use crate::model::{
-    ControllerModel, ControllerType, DeviceAddress, Disk, DiskBus, DiskType, Domain, HostdevType,
+    ControllerType, DeviceAddress, Disk, DiskBus, DiskType, Domain, HostdevType, ScsiModel,
 };
 use std::collections::HashMap;
 
@@ -45,7 +45,7 @@ impl Names {
                 .filter(|a| a.starts_with("ua-"))
                 .cloned();
             let alias = user.unwrap_or_else(|| {
-                if c.idx == 0 && c.model == Some(ControllerModel::Ncr53c90) {
+                if c.idx == 0 && c.model == Some(ScsiModel::Ncr53c90) {
                     "scsi".into()
                 } else {
                     format!("scsi{}", c.idx)
@@ -131,7 +131,7 @@ fn disk_alias(plan: &Plan<'_>, i: usize, disk: &Disk, bus: DiskBus) -> String {
     };
     match (bus, drive) {
         (DiskBus::Scsi, Some((c, b, t, u))) => {
-            if plan.layout.model_of(c) == Some(ControllerModel::Lsilogic) {
+            if plan.layout.model_of(c) == Some(ScsiModel::Lsilogic) {
                 format!("scsi{c}-{b}-{u}")
             } else {
                 format!("scsi{c}-{b}-{t}-{u}")

@@ -10,7 +10,7 @@ use super::{Key, Plan};
 use crate::diag::codes;
 use crate::emit::{Caps, EmitError, QemuVersion};
 use crate::model::{
-    ControllerModel, ControllerType, Device, DeviceAddress, DiskBus, Domain, HostdevType,
+    ControllerType, Device, DeviceAddress, DiskBus, Domain, HostdevType, ScsiModel,
 };
 use crate::xml::Element;
 use std::collections::HashMap;
@@ -143,9 +143,10 @@ pub(crate) fn assign(d: &Domain, plan: &Plan<'_>, caps: &Caps) -> Result<PciPlan
     }
     let want_list = wanted(d, plan, &others, &mut out)?;
 
-    let user_pci_controllers = d.devices.controllers().any(|(_, c)| {
-        c.kind == ControllerType::Pci && c.other_model.as_deref() != Some("pcie-root")
-    });
+    let user_pci_controllers = d
+        .devices
+        .controllers()
+        .any(|(_, c)| c.kind == ControllerType::Pci && c.model_name() != Some("pcie-root"));
     if q35 && !user_pci_controllers {
         q35::place_behind_root_ports(slots, want_list, &mut out)?;
         return Ok(out);
@@ -218,8 +219,7 @@ fn wanted(
             let pcie = match c.kind {
                 ControllerType::Scsi => matches!(
                     c.model,
-                    Some(ControllerModel::VirtioScsi)
-                        | Some(ControllerModel::VirtioNonTransitional)
+                    Some(ScsiModel::VirtioScsi) | Some(ScsiModel::VirtioNonTransitional)
                 ),
                 ControllerType::Usb => {
                     matches!(c.other_model(), Some("qemu-xhci" | "nec-xhci"))
@@ -296,7 +296,7 @@ fn needs_slot(c: &Ctrl<'_>, q35: bool, out: &mut PciPlan) -> bool {
         },
         ControllerType::Scsi => !matches!(
             c.model,
-            Some(ControllerModel::Ibmvscsi) | Some(ControllerModel::Ncr53c90)
+            Some(ScsiModel::Ibmvscsi) | Some(ScsiModel::Ncr53c90)
         ),
         _ => true,
     }
