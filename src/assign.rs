@@ -114,7 +114,7 @@ pub fn drive_address_for_index(bus: DiskBus, index: u32) -> Option<DriveAddress>
 
 /// Where an address came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     /// Written in the XML.
     Explicit,
     /// Derived from a disk's target name.
@@ -125,7 +125,7 @@ pub enum Origin {
 
 /// The effective SCSI drive address of one device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Placed {
+pub(crate) struct Placed {
     /// Index into `domain.devices.items`.
     pub item: usize,
     /// True for a hostdev, false for a disk.
@@ -137,7 +137,7 @@ pub struct Placed {
 }
 
 /// The default model for a SCSI controller without one, as libvirt's QEMU driver chooses.
-pub fn default_scsi_model(domain: &Domain) -> ScsiModel {
+pub(crate) fn default_scsi_model(domain: &Domain) -> ScsiModel {
     let pseries = domain.arch().is_some_and(|a| a.starts_with("ppc64"))
         && domain.machine().is_some_and(|m| m.starts_with("pseries"));
     if pseries {
@@ -151,7 +151,7 @@ pub fn default_scsi_model(domain: &Domain) -> ScsiModel {
 /// hostdevs, each in document order; plus the models of all SCSI controllers, implicit ones
 /// included.
 #[derive(Debug, Clone, Default)]
-pub struct ScsiLayout {
+pub(crate) struct ScsiLayout {
     /// Placed SCSI disks and hostdevs.
     pub placed: Vec<Placed>,
     /// Controller index → effective model, for defined and implicit SCSI controllers.

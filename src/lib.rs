@@ -65,6 +65,11 @@ pub mod validate;
 pub mod xml;
 
 pub use builder::{BuildError, DomainBuilder};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
 pub use diag::{codes, Code, Diagnostic, Severity};
 pub use emit::{convert, Caps, Converted, EmitError, Note, Options, QemuArgs, QemuVersion};
 pub use error::{Diagnostics, Error};

@@ -71,6 +71,18 @@ fn validate_exits_2_on_a_missing_file() {
 }
 
 #[test]
+fn the_summary_counts_unreadable_files_as_not_valid() {
+    let good = xml_files("fixtures/domains")[0].to_string_lossy().into_owned();
+    let o = domxml(&["validate", &good, "no/such/1.xml", "no/such/2.xml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stdout(&o).contains("1 of 3 files valid, 2 unreadable"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
 fn usage_errors_exit_2() {
     assert_eq!(domxml(&["validate"]).status.code(), Some(2));
     assert_eq!(domxml(&["frobnicate"]).status.code(), Some(2));

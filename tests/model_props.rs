@@ -399,4 +399,14 @@ proptest! {
         prop_assert!(back.warnings.is_empty(), "writer produced unknown content: {:?}\n{}", back.warnings, xml);
         prop_assert_eq!(back.definition, def, "{}", xml);
     }
+
+    /// The model is plain serde data: JSON (what a user snapshots with
+    /// `insta::assert_json_snapshot!`) reads back as the same model.
+    #[test]
+    fn generated_domain_survives_a_json_round_trip(d in domain()) {
+        let def = Definition::Domain(Box::new(d));
+        let json = serde_json::to_string(&def).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let back: Definition = serde_json::from_str(&json).map_err(|e| TestCaseError::fail(format!("{e}\n{json}")))?;
+        prop_assert_eq!(back, def, "{}", json);
+    }
 }

@@ -12,7 +12,7 @@ mod domain;
 mod hostdev;
 mod reader;
 
-pub use reader::did_you_mean;
+pub(crate) use reader::did_you_mean;
 
 use crate::diag::{codes, Diagnostic};
 use crate::model::Definition;

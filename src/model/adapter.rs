@@ -17,7 +17,7 @@ xml_enum! {
 }
 
 /// `<parentaddr unique_id='N'><address …/></parentaddr>`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ParentAddr {
     /// The kernel's `unique_id` of the host under that PCI function (kept as written).
     pub unique_id: Option<String>,
@@ -30,7 +30,7 @@ pub struct ParentAddr {
 }
 
 /// `<adapter>` as written.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Adapter {
     /// `type`.
     pub kind: Option<AdapterType>,
@@ -59,7 +59,7 @@ pub struct Adapter {
 }
 
 /// A PCI function named as in the flat form (`pci_0000_00_1f_2`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct PciName {
     /// PCI domain.
     pub domain: u16,
@@ -108,7 +108,8 @@ impl PciName {
 }
 
 /// What an adapter names, once its attributes are known to make sense together.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub enum AdapterForm {
     /// `scsi_hostN` / `hostN`.
     HostNumber(u32),

@@ -4,7 +4,7 @@ use super::{Extra, Hex};
 
 /// `<address type='drive' controller bus target unit/>`: where a disk or hostdev sits on a
 /// guest controller. Fields are optional in XML; libvirt treats a missing one as 0.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DriveAddress {
     /// Controller index.
     pub controller: Option<u32>,
@@ -29,7 +29,7 @@ impl DriveAddress {
 }
 
 /// A guest or host PCI address. PCI fields are written in libvirt's hex widths.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct PciAddress {
     /// PCI domain (segment), 0..=0xffff.
     pub domain: Option<Hex>,
@@ -57,7 +57,7 @@ impl PciAddress {
 }
 
 /// `<address type='ccw' cssid ssid devno/>` (s390x).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct CcwAddress {
     /// Channel subsystem id.
     pub cssid: Option<Hex>,
@@ -68,7 +68,8 @@ pub struct CcwAddress {
 }
 
 /// A device-level `<address>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub enum DeviceAddress {
     /// `type='drive'`.
     Drive(DriveAddress, Extra),
@@ -117,7 +118,7 @@ impl DeviceAddress {
 
 /// `<source><address bus target unit/></source>` of a SCSI hostdev: the LU on the host
 /// adapter. The unit is 64-bit, as in libvirt.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ScsiSourceAddress {
     /// Host bus (channel).
     pub bus: Option<u32>,

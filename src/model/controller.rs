@@ -69,7 +69,7 @@ impl ScsiModel {
 /// `model` of a controller: a closed vocabulary for SCSI controllers (a value outside it is an
 /// error), the spelling as written for every other type (`qemu-xhci`, `pcie-root-port`, …),
 /// whose models domxml passes through.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ControllerModel {
     /// A SCSI controller's model.
     Scsi(ScsiModel),
@@ -94,7 +94,7 @@ impl From<ScsiModel> for ControllerModel {
 }
 
 /// `<driver>` of a SCSI controller.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ControllerDriver {
     /// `queues`: virtio-scsi request queues.
     pub queues: Option<u32>,
@@ -112,7 +112,7 @@ pub struct ControllerDriver {
 
 /// `<address type='scsi' bus target/>` restricting a whole-host passthrough or a pool to part
 /// of the host. `bus` defaults to 0; `target` is mandatory.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct PoolStyleAddress {
     /// Host bus.
     pub bus: Option<u32>,
@@ -124,7 +124,7 @@ pub struct PoolStyleAddress {
 
 /// `<source>` of a whole-host passthrough controller (domxml's design): every LU of the
 /// adapter is given to the guest on this controller.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ControllerSource {
     /// The host adapter.
     pub adapter: Option<Adapter>,
@@ -135,7 +135,7 @@ pub struct ControllerSource {
 }
 
 /// `<controller>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Controller {
     /// `type`.
     pub kind: ControllerType,

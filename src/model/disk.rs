@@ -16,7 +16,7 @@ xml_enum! {
 }
 
 /// `<driver>` of a disk.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DiskDriver {
     /// `name` (qemu).
     pub name: Option<String>,
@@ -43,7 +43,7 @@ pub struct DiskDriver {
 }
 
 /// `<geometry cyls heads secs trans>`: the CHS geometry the guest sees.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Geometry {
     /// `cyls`.
     pub cyls: Option<u32>,
@@ -58,7 +58,7 @@ pub struct Geometry {
 }
 
 /// `<blockio logical_block_size physical_block_size discard_granularity>`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Blockio {
     /// `logical_block_size`, bytes.
     pub logical_block_size: Option<u32>,
@@ -71,7 +71,7 @@ pub struct Blockio {
 }
 
 /// `<host>` of a network source.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct NetHost {
     /// `name`.
     pub name: Option<String>,
@@ -86,7 +86,7 @@ pub struct NetHost {
 }
 
 /// `<secret>` of an `<auth>`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SourceSecret {
     /// `type` (iscsi, ceph).
     pub kind: Option<String>,
@@ -99,7 +99,7 @@ pub struct SourceSecret {
 }
 
 /// `<auth username>`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SourceAuth {
     /// `username`.
     pub username: Option<String>,
@@ -110,7 +110,7 @@ pub struct SourceAuth {
 }
 
 /// `<source type='unix' path mode/>` inside `<reservations>`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ReservationsSource {
     /// `type` (unix).
     pub kind: Option<String>,
@@ -123,7 +123,7 @@ pub struct ReservationsSource {
 }
 
 /// `<reservations managed migration>`: SCSI persistent reservations through qemu-pr-helper.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Reservations {
     /// `managed`.
     pub managed: Option<YesNo>,
@@ -136,7 +136,7 @@ pub struct Reservations {
 }
 
 /// `<source>` of a disk: which attributes apply depends on the disk type.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DiskSource {
     /// `file` (type file).
     pub file: Option<String>,
@@ -169,7 +169,7 @@ pub struct DiskSource {
 }
 
 /// `<target dev bus …>`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DiskTarget {
     /// `dev`: the guest name that also fixes the default address (`sdb`).
     pub dev: Option<String>,
@@ -186,7 +186,7 @@ pub struct DiskTarget {
 }
 
 /// `<disk>`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Disk {
     /// `type`.
     pub kind: Option<DiskType>,

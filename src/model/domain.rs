@@ -13,7 +13,7 @@ xml_enum! {
 }
 
 /// `<memory unit='KiB'>N</memory>` and friends.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Memory {
     /// Amount in `unit`.
     pub value: u64,
@@ -53,7 +53,7 @@ impl Memory {
 }
 
 /// `<vcpu placement cpuset current>N</vcpu>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Vcpu {
     /// Maximum vCPUs.
     pub count: u32,
@@ -68,7 +68,7 @@ pub struct Vcpu {
 }
 
 /// `<os><type arch machine>hvm</type>…</os>`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct OsType {
     /// `arch`.
     pub arch: Option<String>,
@@ -81,7 +81,7 @@ pub struct OsType {
 }
 
 /// `<os>`: `<type>` is modelled, the rest (`<boot>`, `<loader>`, …) kept verbatim.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Os {
     /// `<type>`.
     pub os_type: Option<OsType>,
@@ -92,7 +92,8 @@ pub struct Os {
 }
 
 /// One child of `<devices>`, in document order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub enum Device {
     /// `<emulator>`.
     Emulator(String),
@@ -123,7 +124,7 @@ impl Device {
 }
 
 /// `<devices>`: one ordered list, as written.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Devices {
     /// The devices in document order.
     pub items: Vec<Device>,
@@ -209,7 +210,7 @@ impl Devices {
 }
 
 /// `<domain>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Domain {
     /// `type`.
     pub kind: DomainType,

@@ -24,7 +24,7 @@ xml_enum! {
 }
 
 /// `<source>` of a hostdev. Which fields apply depends on the hostdev type and protocol.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct HostdevSource {
     /// `protocol`, as written (`adapter`, `iscsi`, `vhost`; checked by the validator).
     pub protocol: Option<String>,
@@ -51,7 +51,7 @@ pub struct HostdevSource {
 }
 
 /// `<rom bar file enabled/>` of a PCI hostdev.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Rom {
     /// `bar`.
     pub bar: Option<OnOff>,
@@ -64,7 +64,7 @@ pub struct Rom {
 }
 
 /// `<hostdev>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Hostdev {
     /// `mode`.
     pub mode: Option<HostdevMode>,

@@ -4,7 +4,7 @@ use super::{Adapter, Extra, PoolStyleAddress};
 use crate::xml::Element;
 
 /// `<source>` of a SCSI pool.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct PoolSource {
     /// `<adapter>`.
     pub adapter: Option<Adapter>,
@@ -15,7 +15,7 @@ pub struct PoolSource {
 }
 
 /// `<pool>`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Pool {
     /// `type` (scsi; other pool types are kept but not checked).
     pub kind: String,

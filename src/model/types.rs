@@ -14,7 +14,19 @@ xml_enum! {
 
 /// A number libvirt writes in hex with a fixed width (`0x001f`), read in any base libvirt
 /// accepts (decimal, `0x` hex, leading-zero octal).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Hex(pub u32);
 
 impl Hex {
@@ -38,7 +50,7 @@ impl Hex {
 }
 
 /// `<boot order='N'/>`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Boot {
     /// Boot order, 1-based.
     pub order: Option<u32>,
@@ -48,7 +60,7 @@ pub struct Boot {
 
 /// Attributes and children of a typed element that domxml does not model. They are written
 /// back after the known ones, in the order they were read.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Extra {
     /// Unknown attributes, in document order.
     pub attrs: Vec<(String, String)>,

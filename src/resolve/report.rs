@@ -11,6 +11,7 @@ use serde::Serialize;
 /// Whether a row resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Status {
     /// Resolved.
     Ok,

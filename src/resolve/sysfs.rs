@@ -30,7 +30,7 @@ pub const COMPONENT_PATTERN: &str = "[A-Za-z0-9_.:+@,=-]{1,255}, not '.' or '..'
 
 /// Check one path component: sysfs names are short ASCII (`0000:00:1f.2`, `target6:0:3`,
 /// `LNXSYSTM:00`, `vport-5:0-0`); anything else is refused before it touches a path.
-pub fn component(s: &str) -> Result<&str, ResolveError> {
+pub(crate) fn component(s: &str) -> Result<&str, ResolveError> {
     let ok = !s.is_empty()
         && s.len() <= 255
         && s != "."
@@ -56,18 +56,18 @@ fn digits(s: &str, max_len: usize) -> Option<u64> {
 }
 
 /// `hostN` as sysfs names a SCSI host (decimal, no leading sign, at most 9 digits).
-pub fn host_number(s: &str) -> Option<u32> {
+pub(crate) fn host_number(s: &str) -> Option<u32> {
     digits(s.strip_prefix("host")?, 9).and_then(|n| u32::try_from(n).ok())
 }
 
 /// `sgN`.
-pub fn is_sg_name(s: &str) -> bool {
+pub(crate) fn is_sg_name(s: &str) -> bool {
     s.strip_prefix("sg").and_then(|d| digits(d, 9)).is_some()
 }
 
 /// A block device name a SCSI LU can carry: `sdX…` (disks), `srN` (CD-ROMs), `stN`/`nstN`
 /// (tapes). Checked before a name from XML is looked up anywhere.
-pub fn is_block_name(s: &str) -> bool {
+pub(crate) fn is_block_name(s: &str) -> bool {
     if let Some(rest) = s.strip_prefix("sd") {
         return !rest.is_empty() && rest.len() <= 4 && rest.bytes().all(|b| b.is_ascii_lowercase());
     }

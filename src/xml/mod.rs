@@ -9,12 +9,13 @@
 mod read;
 mod write;
 
-pub use read::{parse_document, Limits, TreeError, TreeErrorKind};
-pub use write::{write_document, write_element};
+pub use read::Limits;
+pub(crate) use read::{parse_document, TreeErrorKind};
+pub(crate) use write::{write_document, write_element};
 
 /// Where something starts in the source: 1-based line and column (in characters), and the byte
 /// offset. A zeroed `Pos` means "not from a source" (a tree built in code).
-#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Pos {
     /// 1-based line; 0 when unknown.
     pub line: u32,
@@ -43,7 +44,7 @@ impl Pos {
 }
 
 /// An attribute, in document order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Attr {
     /// Qualified name as written (`type`, `xmlns:qemu`).
     pub name: String,
@@ -54,7 +55,7 @@ pub struct Attr {
 }
 
 /// A child of an element.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Node {
     /// A child element.
     Element(Element),
@@ -67,7 +68,7 @@ pub enum Node {
 }
 
 /// An element with its attributes and children, in document order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Element {
     /// Qualified name as written.
     pub name: String,
@@ -201,7 +202,7 @@ impl Element {
 }
 
 /// A parsed document: what precedes the root (declaration, comments) and the root itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Document {
     /// The XML declaration as written (`<?xml version="1.0"?>`), if any.
     pub declaration: Option<String>,
@@ -213,34 +214,12 @@ pub struct Document {
     pub epilog: Vec<Node>,
 }
 
-/// Path segment rules shared by the source map, the codec and the validator: an element is
-/// named `name[k]` (1-based) when its parent has more than one child element of that name, and
-/// plain `name` otherwise. Attributes are `@name`.
-pub fn child_segment(parent: &Element, child_index_in_elements: usize) -> String {
-    let mut count = 0usize;
-    let mut nth = 0usize;
-    let name = match parent.elements().nth(child_index_in_elements) {
-        Some(e) => e.name.as_str(),
-        None => return String::new(),
-    };
-    for (i, e) in parent.elements().enumerate() {
-        if e.name == name {
-            count += 1;
-            if i == child_index_in_elements {
-                nth = count;
-            }
-        }
-    }
-    if count > 1 {
-        format!("{name}[{nth}]")
-    } else {
-        name.to_string()
-    }
-}
-
-/// [`child_segment`] for every child element at once, in one pass over the children (a
-/// `<devices>` with 100,000 children must not cost 100,000 scans of itself).
-pub fn child_segments(parent: &Element) -> Vec<String> {
+/// The path segment of every child element, in one pass over the children (a `<devices>` with
+/// 100,000 children must not cost 100,000 scans of itself). The rule is shared by the source
+/// map, the codec and the validator: an element is named `name[k]` (1-based) when its parent
+/// has more than one child element of that name, and plain `name` otherwise. Attributes are
+/// `@name`.
+pub(crate) fn child_segments(parent: &Element) -> Vec<String> {
     let mut totals: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for e in parent.elements() {
         *totals.entry(e.name.as_str()).or_default() += 1;
