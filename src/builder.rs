@@ -254,15 +254,7 @@ impl Disk {
 
     /// Put the disk at a drive address (controller, bus, target, unit).
     pub fn drive_address(mut self, controller: u32, bus: u32, target: u32, unit: u32) -> Disk {
-        self.address = Some(DeviceAddress::Drive(
-            DriveAddress {
-                controller: Some(controller),
-                bus: Some(bus),
-                target: Some(target),
-                unit: Some(unit),
-            },
-            Extra::default(),
-        ));
+        self.address = Some(drive(controller, bus, target, unit));
         self
     }
 
@@ -289,6 +281,19 @@ impl Disk {
         self.alias = Some(alias.into());
         self
     }
+}
+
+/// A complete drive address.
+fn drive(controller: u32, bus: u32, target: u32, unit: u32) -> DeviceAddress {
+    DeviceAddress::Drive(
+        DriveAddress {
+            controller: Some(controller),
+            bus: Some(bus),
+            target: Some(target),
+            unit: Some(unit),
+        },
+        Extra::default(),
+    )
 }
 
 fn bus_of(target: &str) -> DiskBus {
@@ -382,15 +387,7 @@ impl Hostdev {
 
     /// Put the hostdev at a guest drive address.
     pub fn drive_address(mut self, controller: u32, bus: u32, target: u32, unit: u32) -> Hostdev {
-        self.address = Some(DeviceAddress::Drive(
-            DriveAddress {
-                controller: Some(controller),
-                bus: Some(bus),
-                target: Some(target),
-                unit: Some(unit),
-            },
-            Extra::default(),
-        ));
+        self.address = Some(drive(controller, bus, target, unit));
         self
     }
 }

@@ -72,7 +72,9 @@ fn validate_exits_2_on_a_missing_file() {
 
 #[test]
 fn the_summary_counts_unreadable_files_as_not_valid() {
-    let good = xml_files("fixtures/domains")[0].to_string_lossy().into_owned();
+    let good = xml_files("fixtures/domains")[0]
+        .to_string_lossy()
+        .into_owned();
     let o = domxml(&["validate", &good, "no/such/1.xml", "no/such/2.xml"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(

@@ -227,57 +227,62 @@ pub fn resolve_with_index(def: &Definition, idx: &Index) -> ResolvedDomain {
 /// that says to convert against a sysfs tree.
 pub fn offline(d: &Domain) -> ResolvedDomain {
     let mut out = ResolvedDomain::default();
+    each_device(d, Scope::Passthrough, &mut out, |item| match item {
+        Device::Hostdev(h) => {
+            let src = h.source.as_ref();
+            let a = src.and_then(|s| s.scsi_address.as_ref());
+            let hctl = Hctl {
+                host: 0,
+                bus: a.and_then(|a| a.bus).unwrap_or(0),
+                target: a.and_then(|a| a.target).unwrap_or(0),
+                lun: a.and_then(|a| a.unit).unwrap_or(0),
+            };
+            let lu = Lu {
+                hctl,
+                sg: Some("sg0".into()),
+                block: None,
+                scsi_type: None,
+                vendor: None,
+                model: None,
+                rev: None,
+                identity: Identity::Unknown,
+            };
+            let adapter = src.and_then(|s| s.adapter.as_ref());
+            Some((DeviceClass::Hostdev, adapter, Resolution::Lu { lu }))
+        }
+        Device::Controller(c) => Some((
+            DeviceClass::Controller,
+            c.source.as_ref().and_then(|s| s.adapter.as_ref()),
+            failed(ResolveError::NoHost),
+        )),
+        _ => None,
+    });
+    out
+}
+
+/// Resolve each device of `d` in `scope` with `f` (which may still pass one over), in
+/// document order.
+fn each_device<'d>(
+    d: &'d Domain,
+    scope: Scope,
+    out: &mut ResolvedDomain,
+    mut f: impl FnMut(&'d Device) -> Option<(DeviceClass, Option<&'d Adapter>, Resolution)>,
+) {
     let paths = d.devices.paths();
     for (i, item) in d.devices.items.iter().enumerate() {
-        if !wanted(item, Scope::Passthrough) {
+        if !wanted(item, scope) {
             continue;
         }
-        let (class, adapter, resolution) = match item {
-            Device::Hostdev(h) => {
-                let src = h.source.as_ref();
-                let a = src.and_then(|s| s.scsi_address.as_ref());
-                let hctl = Hctl {
-                    host: 0,
-                    bus: a.and_then(|a| a.bus).unwrap_or(0),
-                    target: a.and_then(|a| a.target).unwrap_or(0),
-                    lun: a.and_then(|a| a.unit).unwrap_or(0),
-                };
-                let lu = Lu {
-                    hctl,
-                    sg: Some("sg0".into()),
-                    block: None,
-                    scsi_type: None,
-                    vendor: None,
-                    model: None,
-                    rev: None,
-                    identity: Identity::Unknown,
-                };
-                (
-                    DeviceClass::Hostdev,
-                    src.and_then(|s| s.adapter.as_ref()),
-                    Resolution::Lu { lu },
-                )
-            }
-            Device::Controller(c) => (
-                DeviceClass::Controller,
-                c.source.as_ref().and_then(|s| s.adapter.as_ref()),
-                Resolution::Failed {
-                    host: None,
-                    hctl: None,
-                    error: ResolveError::NoHost,
-                },
-            ),
-            _ => continue,
-        };
-        out.push(ResolvedDevice {
-            item: Some(i),
-            path: paths[i].clone(),
-            class,
-            adapter: adapter.map(describe),
-            resolution,
-        });
+        if let Some((class, adapter, resolution)) = f(item) {
+            out.push(ResolvedDevice {
+                item: Some(i),
+                path: paths[i].clone(),
+                class,
+                adapter: adapter.map(describe),
+                resolution,
+            });
+        }
     }
-    out
 }
 
 fn failed(error: ResolveError) -> Resolution {
@@ -317,39 +322,20 @@ fn resolve_in(def: Def<'_>, idx: &Index, scope: Scope) -> ResolvedDomain {
                 });
             }
         }
-        Def::Domain(d) => {
-            let paths = d.devices.paths();
-            for (i, dev) in d.devices.items.iter().enumerate() {
-                if !wanted(dev, scope) {
-                    continue;
-                }
-                let (class, adapter, resolution) = match dev {
-                    Device::Hostdev(h) => {
-                        let src = h.source.as_ref();
-                        let adapter = src.and_then(|s| s.adapter.as_ref());
-                        (DeviceClass::Hostdev, adapter, hostdev(idx, h))
-                    }
-                    Device::Controller(c) => {
-                        let src = c.source.as_ref();
-                        let adapter = src.and_then(|s| s.adapter.as_ref());
-                        let r = match adapter {
-                            Some(a) => whole(idx, a, src.and_then(|s| s.address.as_ref())),
-                            None => continue,
-                        };
-                        (DeviceClass::Controller, adapter, r)
-                    }
-                    Device::Disk(disk) => (DeviceClass::Disk, None, lun_disk(idx, disk)),
-                    _ => continue,
-                };
-                out.push(ResolvedDevice {
-                    item: Some(i),
-                    path: paths[i].clone(),
-                    class,
-                    adapter: adapter.map(describe),
-                    resolution,
-                });
+        Def::Domain(d) => each_device(d, scope, &mut out, |dev| match dev {
+            Device::Hostdev(h) => {
+                let adapter = h.source.as_ref().and_then(|s| s.adapter.as_ref());
+                Some((DeviceClass::Hostdev, adapter, hostdev(idx, h)))
             }
-        }
+            Device::Controller(c) => {
+                let src = c.source.as_ref();
+                let adapter = src.and_then(|s| s.adapter.as_ref())?;
+                let r = whole(idx, adapter, src.and_then(|s| s.address.as_ref()));
+                Some((DeviceClass::Controller, Some(adapter), r))
+            }
+            Device::Disk(disk) => Some((DeviceClass::Disk, None, lun_disk(idx, disk))),
+            _ => None,
+        }),
     }
     out
 }

@@ -60,7 +60,7 @@ fn model_attr(e: &Element) -> Option<&str> {
 }
 
 /// The devices kept verbatim, with their positions.
-fn others(d: &Domain) -> Vec<(usize, &Element)> {
+pub(crate) fn others(d: &Domain) -> Vec<(usize, &Element)> {
     d.devices
         .items
         .iter()
