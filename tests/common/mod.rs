@@ -324,3 +324,84 @@ pub fn passthrough_devices(argv: &[String]) -> Vec<PassDev> {
         })
         .collect()
 }
+
+// ---- command lines as text ----
+
+/// Split a POSIX shell command line (what `virsh domxml-to-native` and `domxml convert` print:
+/// words separated by blanks, `'…'` and `"…"` quoting, `\` escapes and `\`-newline
+/// continuations) into its words. Needs no library API of domxml.
+pub fn shell_words(s: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(x) => cur.push(x),
+                        None => return Err("unterminated '".into()),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(x @ ('"' | '\\' | '$' | '`')) => cur.push(x),
+                            Some('\n') => {}
+                            Some(x) => {
+                                cur.push('\\');
+                                cur.push(x);
+                            }
+                            None => return Err("unterminated \"".into()),
+                        },
+                        Some(x) => cur.push(x),
+                        None => return Err("unterminated \"".into()),
+                    }
+                }
+            }
+            '\\' => match chars.next() {
+                Some('\n') => {}
+                Some(x) => {
+                    in_word = true;
+                    cur.push(x);
+                }
+                None => return Err("trailing \\".into()),
+            },
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Ok(words)
+}
+
+/// libvirt's `sdX`/`vdX`/`hdX` disk name for a 0-based index (`sda`, …, `sdz`, `sdaa`, …).
+pub fn disk_name(prefix: &str, mut idx: u32) -> String {
+    let mut tail = Vec::new();
+    loop {
+        tail.push(b'a' + (idx % 26) as u8);
+        if idx < 26 {
+            break;
+        }
+        idx = idx / 26 - 1;
+    }
+    tail.reverse();
+    format!("{prefix}{}", String::from_utf8(tail).unwrap())
+}
