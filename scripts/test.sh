@@ -54,5 +54,13 @@ echo "== real kernel and libvirt cross-checks"
 # with libvirt's own lookups over the real captures; each skips with a message when what it
 # needs (QEMU, the packages, root, unshare) is missing.
 cargo test --all-features --test resolve --test libvirt_crosscheck -- --ignored
+echo "== library without the CLI"
+# A library user's build (default-features = false) must not pull in the CLI's crates.
+cargo build --quiet --lib --no-default-features
+if cargo tree --no-default-features -e normal --prefix none | grep -E '^(clap|clap_complete|indicatif|miette) '; then
+  echo "test.sh: the library without features depends on a CLI crate (above)" >&2
+  exit 1
+fi
+cargo test --quiet --no-default-features --lib --test library_use
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet

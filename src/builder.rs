@@ -19,7 +19,8 @@ use crate::model::{
 /// A domain that does not validate: every error, at its element path.
 pub type BuildError = Diagnostics;
 
-/// A domain under construction. See the [module docs](self).
+/// A domain under construction: devices from the constructors below, checked by
+/// [`build`](DomainBuilder::build).
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct DomainBuilder {

@@ -3,7 +3,7 @@
 //! domxml's output against libvirt's line by line.
 //!
 //! Conversion is a pure function of three inputs: the domain, what its host devices resolved to
-//! ([`ResolvedDomain`], from [`crate::resolve`] or [`crate::resolve::offline`]) and the
+//! ([`ResolvedDomain`], from [`crate::resolve()`] or [`crate::resolve::offline`]) and the
 //! [`Options`] (the target QEMU's [`Caps`], directories). It runs in two stages, as libvirt's
 //! does: an address plan assigns every PCI/CCW/drive address and every alias once, then one
 //! builder per device family writes its arguments. Everything goes through [`QemuArgs`],

@@ -3,7 +3,7 @@
 //! Every read goes through a root directory (`/` in production, a fixture or a snapshot in
 //! tests), so conversion can run offline exactly as on the host. Three rules keep reads inside
 //! that root, whatever the tree contains:
-//! - paths are built only from components that match a strict pattern ([`component`]), so a
+//! - paths are built only from components that match a strict pattern (`component`), so a
 //!   `..` or a `/` from XML or from a directory listing never reaches the filesystem;
 //! - symlinks are followed by hand, one component at a time, at most [`MAX_HOPS`] per path;
 //!   absolute targets and `..` above the root are refused rather than followed;
@@ -25,7 +25,7 @@ pub const MAX_HOPS: usize = 40;
 /// hundred bytes, so anything larger is not an attribute.
 const MAX_ATTR: u64 = 64 * 1024;
 
-/// The pattern [`component`] checks, for messages.
+/// The pattern `component` checks, for messages.
 pub const COMPONENT_PATTERN: &str = "[A-Za-z0-9_.:+@,=-]{1,255}, not '.' or '..'";
 
 /// Check one path component: sysfs names are short ASCII (`0000:00:1f.2`, `target6:0:3`,
@@ -121,7 +121,7 @@ impl fmt::Display for Hctl {
 pub struct SysPath(Vec<String>);
 
 impl SysPath {
-    /// Build from `/`-separated text whose every component passes [`component`].
+    /// Build from `/`-separated text whose every component passes `component`.
     pub fn parse(s: &str) -> Result<SysPath, ResolveError> {
         let mut v = Vec::new();
         for c in s.split('/').filter(|c| !c.is_empty()) {
@@ -455,7 +455,7 @@ impl SysfsRoot {
     }
 
     /// The entries of the canonical directory `dir`, sorted, split into names that pass
-    /// [`component`] and names that do not (reported, never used). `Ok(None)` when `dir`
+    /// `component` and names that do not (reported, never used). `Ok(None)` when `dir`
     /// does not exist.
     pub fn list(&self, dir: &SysPath) -> Result<Option<Listing>, ResolveError> {
         let full = self.full(dir);
@@ -508,7 +508,7 @@ impl SysfsRoot {
 pub struct Listing {
     /// Entries with acceptable names, sorted.
     pub names: Vec<String>,
-    /// Entries refused by [`component`].
+    /// Entries refused by `component`.
     pub refused: Vec<String>,
 }
 
