@@ -150,6 +150,8 @@ pub mod codes {
         E014,
         /// IDE/SATA/FDC drive address rule.
         E015,
+        /// SCSI controller index above what a domain can hold.
+        E016,
         /// Unparsable disk target name.
         E020,
         /// Partition in a disk target.

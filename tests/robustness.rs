@@ -2,9 +2,132 @@
 
 mod common;
 
-use common::xml_files;
+use common::{root, xml_files};
 use domxml::xml::Limits;
 use proptest::prelude::*;
+
+/// A finding of the fuzz campaign (issue 12), kept as a file under `fixtures/fuzz/`.
+fn finding(name: &str) -> Vec<u8> {
+    let p = root().join("fixtures/fuzz").join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Run the CLI with its address space capped at 256 MiB (and its standard input from
+/// `stdin`): an input that costs memory in proportion to a value in it, or to its size, makes
+/// it fail here instead of taking the machine down.
+fn cli_capped(args: &[&str], stdin: std::process::Stdio) -> std::process::Output {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 262144 && exec \"$@\"")
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_domxml"))
+        .args(args)
+        .current_dir(root())
+        .stdin(stdin)
+        .output()
+        .expect("run domxml")
+}
+
+/// Codes with the path each one is at.
+fn located(bytes: &[u8]) -> Vec<(&'static str, String)> {
+    domxml::check(bytes, Limits::default())
+        .diagnostics
+        .iter()
+        .map(|d| (d.code.as_str(), d.path.clone()))
+        .collect()
+}
+
+// F1: a device on a huge SCSI controller index made the layout hold one entry per index below
+// it (348 MB for controller 10,000,000, out of memory for 4294967295). Now the work follows the
+// devices, and an index above 99 is refused where it is written. (The first input comes
+// first: without the fix, the assertion on it fails before the larger ones run.)
+#[test]
+fn f1_huge_scsi_controller_index_is_refused_where_it_is_written() {
+    let got = located(&finding("f1-hostdev-controller-10000000.xml"));
+    assert!(
+        got.contains(&(
+            "E016",
+            "/domain/devices/hostdev/address/@controller".to_string()
+        )),
+        "{got:?}"
+    );
+    // With a full <source> it used to be reported valid (after 3.4 GB and 44 s).
+    for (name, errors) in [
+        ("f1-hostdev-full-source-controller-100000000.xml", 1),
+        ("f1-hostdev-controller-u32-max.xml", 1),
+    ] {
+        let got = located(&finding(name));
+        assert_eq!(
+            got,
+            vec![(
+                "E016",
+                "/domain/devices/hostdev/address/@controller".to_string()
+            )],
+            "{name}"
+        );
+        assert_eq!(got.len(), errors);
+    }
+    // A disk without an address takes its controller from its name: sdzzzzzz is index
+    // 321,272,405, controller 45,896,057.
+    assert_eq!(
+        located(&finding("f1-disk-name-derived-controller.xml")),
+        vec![("E016", "/domain/devices/disk/target/@dev".to_string())]
+    );
+}
+
+/// `<iothreads>4294967295</iothreads>` used to become a vector of four billion ids (16 GB)
+/// when a controller's iothread was checked: it is valid, and checking it costs nothing. Run
+/// only under the cap, with the other findings.
+#[test]
+fn f1_findings_validate_in_bounded_memory() {
+    for (name, status) in [
+        ("f1-hostdev-controller-10000000.xml", 1),
+        ("f1-hostdev-full-source-controller-100000000.xml", 1),
+        ("f1-hostdev-controller-u32-max.xml", 1),
+        ("f1-disk-name-derived-controller.xml", 1),
+        ("f1-iothreads-4294967295.xml", 0),
+    ] {
+        let path = format!("fixtures/fuzz/{name}");
+        let o = cli_capped(
+            &["validate", "--format", "json", &path],
+            std::process::Stdio::null(),
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(status),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let rows: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json report");
+        let codes: Vec<&str> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["code"].as_str())
+            .collect();
+        assert_eq!(codes.contains(&"E016"), status == 1, "{name}: {codes:?}");
+    }
+}
+
+#[test]
+fn f1_searched_hostdevs_beyond_the_bound_are_refused_at_the_hostdev() {
+    // 701 hostdevs without an address fill controllers 0..=99 (seven units each) and put the
+    // last one on controller 100.
+    let mut x = String::from("<domain type='qemu'><name>g</name><devices>");
+    for i in 0..701 {
+        x.push_str(&format!(
+            "<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host{}'/>\
+             <address bus='0' target='0' unit='{}'/></source></hostdev>",
+            i / 256,
+            i % 256
+        ));
+    }
+    x.push_str("</devices></domain>");
+    assert_eq!(
+        located(x.as_bytes()),
+        vec![("E016", "/domain/devices/hostdev[701]".to_string())]
+    );
+}
 
 fn codes(bytes: &[u8], limits: Limits) -> Vec<&'static str> {
     domxml::check(bytes, limits)

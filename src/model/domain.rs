@@ -268,6 +268,19 @@ impl Domain {
         (1..=self.iothreads.unwrap_or(0)).collect()
     }
 
+    /// Whether the domain defines iothread `id`: listed in `<iothreadids>` when present, else
+    /// 1..=`<iothreads>`. Costs nothing per iothread (`<iothreads>4294967295</iothreads>` is
+    /// one number, not four billion ids).
+    pub fn has_iothread(&self, id: u32) -> bool {
+        if let Some(ids) = self.other.iter().find(|e| e.name == "iothreadids") {
+            return ids
+                .elements()
+                .filter(|e| e.name == "iothread")
+                .any(|e| e.attr("id").and_then(|v| v.parse().ok()) == Some(id));
+        }
+        (1..=self.iothreads.unwrap_or(0)).contains(&id)
+    }
+
     /// The machine type from `<os><type machine>`.
     pub fn machine(&self) -> Option<&str> {
         self.os.as_ref()?.os_type.as_ref()?.machine.as_deref()
