@@ -109,6 +109,29 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// The longest value a message quotes whole, in characters.
+pub const QUOTE_MAX: usize = 64;
+
+/// A user's value quoted for a message: in single quotes, cut to [`QUOTE_MAX`] characters with
+/// an ellipsis and the full length, and with control characters shown as escapes, so that a
+/// 64 KiB attribute or a terminal escape sequence is neither echoed whole nor acted on.
+pub fn quote(value: &str) -> String {
+    let mut out = String::from("'");
+    for (n, c) in value.chars().enumerate() {
+        if n == QUOTE_MAX {
+            out.push_str(&format!("…' ({} characters)", value.chars().count()));
+            return out;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}
+
 /// Codes, by family. Kept in one place so that a code cannot be used with two meanings.
 pub mod codes {
     use super::Code;
@@ -264,5 +287,7 @@ pub mod codes {
         W002,
         /// Alias that is not a user alias.
         W003,
+        /// Text where libvirt expects elements only.
+        W004,
     }
 }

@@ -204,12 +204,149 @@ fn binary_junk_is_a_syntax_error() {
     assert_eq!(codes(&junk, Limits::default()), vec!["E001"]);
 }
 
+/// `fmt` keeps the model: for input that parses, parse(fmt(x)) has the same model as parse(x),
+/// fmt(fmt(x)) == fmt(x), and every W001/W002 ("kept as written") is still there.
+fn assert_fmt_keeps_the_model(src: &[u8]) -> Result<String, String> {
+    let first = domxml::codec::parse_bytes(src, Limits::default()).map_err(|e| format!("{e:?}"))?;
+    let once = domxml::codec::format(&first);
+    let second = domxml::codec::parse_str(&once)
+        .map_err(|e| format!("formatted output does not parse: {e:?}\n{once}"))?;
+    if second.definition != first.definition {
+        return Err(format!(
+            "the model changed through fmt:\n{:#?}\n---\n{:#?}\n{once}",
+            first.definition, second.definition
+        ));
+    }
+    let twice = domxml::codec::format(&second);
+    if twice != once {
+        return Err(format!("fmt of fmt differs:\n{once}---\n{twice}"));
+    }
+    let kept = |p: &domxml::codec::Parsed| {
+        let mut v: Vec<(String, String)> = p
+            .warnings
+            .iter()
+            .filter(|d| matches!(d.code.as_str(), "W001" | "W002"))
+            .map(|d| (d.code.to_string(), d.path.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    if kept(&first) != kept(&second) {
+        return Err(format!(
+            "content reported as kept was not: {:?} became {:?}\n{once}",
+            kept(&first),
+            kept(&second)
+        ));
+    }
+    Ok(once)
+}
+
+// F3: unknown attributes, child elements and comments of single-valued elements (`<memory>`,
+// `<name>`, `<serial>`, `<alias>`, `<readonly/>`, …) vanished in `fmt`, while `validate` said
+// "kept as written".
+#[test]
+fn f3_fmt_keeps_content_of_single_valued_elements() {
+    let out = assert_fmt_keeps_the_model(&finding("f3-memory-child-element.xml")).unwrap();
+    assert!(out.contains("<memory ui=''>16<ok/></memory>"), "{out}");
+    for name in [
+        "f3-single-valued-children-keep-content.xml",
+        "f3-pool-name-uuid-keep-content.xml",
+    ] {
+        let src = finding(name);
+        let out = assert_fmt_keeps_the_model(&src).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // Every unknown attribute and element of the input is in the output.
+        let text = String::from_utf8(src).unwrap();
+        for tok in text.split(['<', ' ', '>']) {
+            let tok = tok.trim_end_matches('/');
+            let unknown_attr = tok.len() <= 6 && tok.contains("='") && tok.ends_with('\'');
+            let unknown_elem =
+                (2..=3).contains(&tok.len()) && tok.bytes().all(|b| b.is_ascii_lowercase());
+            if unknown_attr || unknown_elem {
+                assert!(out.contains(tok), "{name}: {tok} was dropped:\n{out}");
+            }
+        }
+        for comment in [
+            "<!-- name note -->",
+            "<!-- m -->",
+            "<!-- e -->",
+            "<!-- shared -->",
+            "<!-- u -->",
+        ] {
+            assert_eq!(
+                text.contains(comment),
+                out.contains(comment),
+                "{name}: {comment}"
+            );
+        }
+    }
+}
+
+// F4: text between the children of an element-only element was moved after the known
+// children, re-indented and merged. libvirt ignores it; now it is reported (W004) and left out.
+#[test]
+fn f4_stray_text_is_reported_and_fmt_is_stable() {
+    let src = finding("f4-stray-text-between-children.xml");
+    let checked = domxml::check(&src, Limits::default());
+    let w: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .map(|d| (d.code.as_str(), d.path.as_str()))
+        .collect();
+    assert_eq!(w, vec![("W004", "/domain")]);
+    assert!(checked.diagnostics[0].message.contains("'> i'"));
+    let out = assert_fmt_keeps_the_model(&src).unwrap();
+    assert_eq!(
+        out,
+        "<domain type='qemu'>\n  <memory>5</memory>\n  <devices/>\n</domain>\n"
+    );
+    // Stray text in <devices> and in a device is reported the same way.
+    let x = "<domain type='qemu'><devices>d<disk type='file'>k<target dev='sda' bus='scsi'/></disk></devices></domain>";
+    let paths: Vec<_> = domxml::check(x.as_bytes(), Limits::default())
+        .diagnostics
+        .iter()
+        .filter(|d| d.code.as_str() == "W004")
+        .map(|d| d.path.clone())
+        .collect();
+    assert_eq!(paths, vec!["/domain/devices", "/domain/devices/disk"]);
+    assert_fmt_keeps_the_model(x.as_bytes()).unwrap();
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = domxml::check(&bytes, Limits::default());
+    }
+
+    /// Unknown content of every kind, anywhere in a fixture: whatever parses formats to the
+    /// same model, stably (F3, F4).
+    #[test]
+    fn fmt_keeps_the_model_of_fixtures_with_unknown_content(
+        which in 0usize..1000,
+        at in 0usize..4000,
+        snippet in 0usize..9,
+        second in proptest::option::of((0usize..4000, 0usize..9)),
+    ) {
+        const CONTENT: [&str; 6] = ["<zz/>", "<!--c-->", "t", "<zz a='b'>q<y/></zz>", "  x  ", "<?pi d?>"];
+        const ATTRS: [&str; 3] = [" zz='1'", " my:zz='2'", " b='&#10;'"];
+        let files = xml_files("fixtures/domains");
+        let mut src = std::fs::read_to_string(&files[which % files.len()]).unwrap();
+        for (at, snippet) in std::iter::once((at, snippet)).chain(second) {
+            let ends: Vec<usize> = src.match_indices('>').map(|(i, _)| i).collect();
+            let end = ends[at % ends.len()];
+            if snippet < CONTENT.len() {
+                src.insert_str(end + 1, CONTENT[snippet]);
+            } else {
+                let before = if src[..end].ends_with('/') || src[..end].ends_with('?') || src[..end].ends_with('-') { end - 1 } else { end };
+                src.insert_str(before, ATTRS[snippet - CONTENT.len()]);
+            }
+        }
+        if domxml::codec::parse_str(&src).is_ok() {
+            if let Err(e) = assert_fmt_keeps_the_model(src.as_bytes()) {
+                return Err(TestCaseError::fail(format!("{e}\ninput:\n{src}")));
+            }
+        }
     }
 
     #[test]

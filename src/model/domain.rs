@@ -1,6 +1,6 @@
 //! `<domain>` and `<devices>`.
 
-use super::{xml_enum, Controller, Disk, Extra, Hostdev};
+use super::{xml_enum, ChildExtra, Controller, Disk, Extra, Hostdev};
 use crate::xml::Element;
 
 xml_enum! {
@@ -235,6 +235,8 @@ pub struct Domain {
     pub other: Vec<Element>,
     /// Unknown content.
     pub extra: Extra,
+    /// Unknown content of single-valued children (`<name>`, `<uuid>`, `<iothreads>`; an `<emulator>` as `devices/emulator[i]`, i its index in `devices.items`), by child name.
+    pub child_extra: ChildExtra,
 }
 
 impl Domain {
@@ -253,6 +255,7 @@ impl Domain {
             devices: Devices::default(),
             other: Vec::new(),
             extra: Extra::default(),
+            child_extra: ChildExtra::default(),
         }
     }
 
