@@ -311,6 +311,103 @@ fn f4_stray_text_is_reported_and_fmt_is_stable() {
     assert_fmt_keeps_the_model(x.as_bytes()).unwrap();
 }
 
+// F5: a raw tab or newline in an attribute value reached QEMU as written, while every
+// conforming reader (libxml2, so libvirt) normalises it to a space (XML 1.0 §3.3.3); `fmt`
+// then wrote `&#10;`/`&#9;`, so `fmt -i` changed the path libvirt sees. CR LF in text became
+// `&#13;` instead of a newline (§2.11).
+#[test]
+fn f5_attribute_values_and_line_ends_read_as_libxml2_reads_them() {
+    use domxml::model::{Definition, Device};
+    let src = finding("f5-attribute-whitespace-and-crlf.xml");
+    let parsed = domxml::codec::parse_bytes(&src, Limits::default()).unwrap();
+    let Definition::Domain(d) = &parsed.definition else {
+        panic!("a domain")
+    };
+    let Some(Device::Disk(disk)) = d.devices.items.first() else {
+        panic!("a disk")
+    };
+    // Literal tab, newline, CR LF → space; references are kept as the character.
+    assert_eq!(
+        disk.source.as_ref().unwrap().file.as_deref(),
+        Some("/tmp/a b c.img")
+    );
+    let desc = d.other.iter().find(|e| e.name == "description").unwrap();
+    assert_eq!(desc.attr("note"), Some("x\ny\tz"));
+    // Text: CR LF and a lone CR → LF; `&#13;` stays a carriage return.
+    assert_eq!(desc.text(), "line one\nline two\nline three \r.");
+    // What QEMU is given is what libvirt would give it.
+    let xml = String::from_utf8(src.clone()).unwrap();
+    let args = domxml::emit::convert_str(
+        &xml,
+        &domxml::emit::Options::default(),
+        &domxml::emit::FixedSg,
+    )
+    .map(|c| domxml::emit::to_shell(&c.args))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(args.contains("/tmp/a b c.img"), "{args}");
+    // And `fmt` writes what it read: the path stays one a conforming reader reads the same.
+    let out = assert_fmt_keeps_the_model(&src).unwrap();
+    assert!(out.contains("file='/tmp/a b c.img'"), "{out}");
+    assert!(
+        out.contains("line one\nline two\nline three &#13;.</description>"),
+        "{out}"
+    );
+    assert!(out.contains("note='x&#10;y&#9;z'"), "{out}");
+    // Cross-check against libxml2 where xmllint is installed.
+    let probe = std::process::Command::new("xmllint")
+        .args(["--xpath", "string(//disk/source/@file)"])
+        .arg(root().join("fixtures/fuzz/f5-attribute-whitespace-and-crlf.xml"))
+        .output();
+    match probe {
+        Ok(o) if o.status.success() => {
+            assert_eq!(
+                String::from_utf8_lossy(&o.stdout).trim_end(),
+                "/tmp/a b c.img"
+            )
+        }
+        _ => common::skip("xmllint is not installed; libxml2 cross-check skipped"),
+    }
+}
+
+// F6: characters XML forbids were accepted (raw NUL and control bytes, `&#x1B;`, `&#xFFFE;`),
+// and so were attributes with no space between them; `fmt` wrote ESC back raw, so terminal
+// escape sequences could reach a terminal. libxml2 refuses each of them.
+#[test]
+fn f6_characters_xml_forbids_are_malformed_xml_with_a_position() {
+    for (name, line, column, says) in [
+        (
+            "f6-raw-escape-in-text.xml",
+            2,
+            9,
+            "character U+001B is not allowed",
+        ),
+        ("f6-raw-nul.xml", 2, 10, "character U+0000 is not allowed"),
+        ("f6-raw-uffff.xml", 2, 10, "character U+FFFF is not allowed"),
+        ("f6-char-ref-escape.xml", 2, 9, "reference names U+001B"),
+        (
+            "f6-char-ref-fffe.xml",
+            2,
+            9,
+            "reference in attribute names U+FFFE",
+        ),
+        (
+            "f6-attributes-without-space.xml",
+            4,
+            43,
+            "attributes of <address> must be separated by whitespace",
+        ),
+    ] {
+        let src = finding(name);
+        let checked = domxml::check(&src, Limits::default());
+        assert!(checked.parsed.is_none(), "{name} was accepted");
+        let d = &checked.diagnostics[0];
+        assert_eq!(d.code.as_str(), "E001", "{name}: {d}");
+        let p = d.pos.unwrap_or_else(|| panic!("{name}: no position"));
+        assert_eq!((p.line, p.column), (line, column), "{name}: {d}");
+        assert!(d.message.contains(says), "{name}: {}", d.message);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
