@@ -21,6 +21,7 @@ pub mod assign;
 pub mod codec;
 pub mod diag;
 pub mod emit;
+pub mod input;
 pub mod model;
 pub mod report;
 pub mod resolve;

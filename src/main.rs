@@ -4,7 +4,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use domxml::diag::Severity;
 use domxml::report::{self, Format};
 use domxml::xml::Limits;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -188,7 +188,7 @@ fn convert_one(
 }
 
 fn convert(file: &Path, conv: &ConvertArgs, format: OutFormat, limits: Limits) -> ExitCode {
-    let bytes = match read_input(file) {
+    let bytes = match read_input(file, limits.max_bytes) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("domxml: {e}");
@@ -226,10 +226,10 @@ fn snapshot(dir: &Path, conv: &ConvertArgs, update: bool, limits: Limits) -> Exi
     let (mut ok, mut drift, mut missing, mut failed) = (0usize, 0usize, 0usize, 0usize);
     for xml in &xmls {
         let name = display_name(xml);
-        let bytes = match std::fs::read(xml) {
+        let bytes = match read_input(xml, limits.max_bytes) {
             Ok(b) => b,
             Err(e) => {
-                eprintln!("domxml: cannot read {name}: {e}");
+                eprintln!("domxml: {e}");
                 return ExitCode::from(2);
             }
         };
@@ -284,16 +284,8 @@ fn snapshot(dir: &Path, conv: &ConvertArgs, update: bool, limits: Limits) -> Exi
     }
 }
 
-fn read_input(path: &Path) -> Result<Vec<u8>, String> {
-    if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
-        Ok(buf)
-    } else {
-        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-    }
+fn read_input(path: &Path, max_bytes: usize) -> Result<Vec<u8>, String> {
+    domxml::input::read_bounded(path, max_bytes).map_err(|e| e.to_string())
 }
 
 /// Read and parse one document. On failure the error is printed (I/O: exit 2; a document that
@@ -303,7 +295,7 @@ fn read_and_parse(
     limits: Limits,
     verb: &str,
 ) -> Result<(Vec<u8>, String, domxml::codec::Parsed), ExitCode> {
-    let bytes = read_input(path).map_err(|e| {
+    let bytes = read_input(path, limits.max_bytes).map_err(|e| {
         eprintln!("domxml: {e}");
         ExitCode::from(2)
     })?;
@@ -364,7 +356,7 @@ fn validate(
         if let Some(b) = &bar {
             b.set_message(name.clone());
         }
-        let bytes = match read_input(path) {
+        let bytes = match read_input(path, limits.max_bytes) {
             Ok(b) => b,
             Err(e) => {
                 let line = format!("domxml: {e}");

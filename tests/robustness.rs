@@ -12,13 +12,13 @@ fn finding(name: &str) -> Vec<u8> {
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-/// Run the CLI with its address space capped at 256 MiB (and its standard input from
-/// `stdin`): an input that costs memory in proportion to a value in it, or to its size, makes
+/// Run the CLI with its address space capped at 256 MiB, for at most 60 s (and its standard
+/// input from `stdin`): an input that costs memory in proportion to a value in it, or to its size, makes
 /// it fail here instead of taking the machine down.
 fn cli_capped(args: &[&str], stdin: std::process::Stdio) -> std::process::Output {
     std::process::Command::new("sh")
         .arg("-c")
-        .arg("ulimit -v 262144 && exec \"$@\"")
+        .arg("ulimit -v 262144 && exec timeout 60 \"$@\"")
         .arg("sh")
         .arg(env!("CARGO_BIN_EXE_domxml"))
         .args(args)
@@ -405,6 +405,70 @@ fn f6_characters_xml_forbids_are_malformed_xml_with_a_position() {
         let p = d.pos.unwrap_or_else(|| panic!("{name}: no position"));
         assert_eq!((p.line, p.column), (line, column), "{name}: {d}");
         assert!(d.message.contains(says), "{name}: {}", d.message);
+    }
+}
+
+// F7: `--max-bytes` was checked after the whole input was in memory: a 1 GB sparse file cost
+// 1–5 GB, `yes | domxml validate -` grew without bound, and a FIFO with no writer hung. Now at
+// most max-bytes + 1 bytes are read (`domxml::input::read_bounded`). The inputs are made here:
+// a sparse file, an endless pipe and a FIFO cannot be stored as fixtures.
+#[test]
+fn f7_input_is_bounded_while_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let sparse = dir.path().join("sparse.xml");
+    std::fs::File::create(&sparse)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let fifo = dir.path().join("fifo.xml");
+    let have_fifo = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    let said = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+
+    for verb in ["validate", "fmt", "convert"] {
+        let o = cli_capped(
+            &[verb, sparse.to_str().unwrap()],
+            std::process::Stdio::null(),
+        );
+        assert_eq!(o.status.code(), Some(2), "{verb}: {}", said(&o));
+        let msg = said(&o);
+        assert!(
+            msg.contains("larger than the limit of 67108864 bytes") && msg.contains("--max-bytes"),
+            "{verb}: {msg}"
+        );
+    }
+
+    // An endless standard input stops at the bound.
+    let mut yes = std::process::Command::new("yes")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let o = cli_capped(
+        &["--max-bytes", "1000000", "validate", "-"],
+        yes.stdout.take().unwrap().into(),
+    );
+    let _ = yes.kill();
+    let _ = yes.wait();
+    assert_eq!(o.status.code(), Some(2), "{}", said(&o));
+    assert!(
+        said(&o).contains("standard input is larger than the limit of 1000000 bytes"),
+        "{}",
+        said(&o)
+    );
+
+    if have_fifo {
+        let o = cli_capped(
+            &["validate", fifo.to_str().unwrap()],
+            std::process::Stdio::null(),
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", said(&o));
+        assert!(
+            said(&o).contains("is a FIFO with no writer"),
+            "{}",
+            said(&o)
+        );
     }
 }
 
