@@ -65,7 +65,7 @@ impl Diagnostic {
         Diagnostic {
             code,
             severity: code.severity(),
-            message: message.into(),
+            message: bounded(message.into()),
             path: path.into(),
             hint: None,
             pos: None,
@@ -74,7 +74,7 @@ impl Diagnostic {
 
     /// Attach a hint.
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
+        self.hint = Some(bounded(hint.into()));
         self
     }
 
@@ -112,15 +112,11 @@ impl fmt::Display for Diagnostic {
 /// The longest value a message quotes whole, in characters.
 pub const QUOTE_MAX: usize = 64;
 
-/// A user's value quoted for a message: in single quotes, cut to [`QUOTE_MAX`] characters with
-/// an ellipsis and the full length, and with control characters shown as escapes, so that a
-/// 64 KiB attribute or a terminal escape sequence is neither echoed whole nor acted on.
-pub fn quote(value: &str) -> String {
-    let mut out = String::from("'");
+fn clip_parts(value: &str) -> (String, Option<usize>) {
+    let mut out = String::new();
     for (n, c) in value.chars().enumerate() {
         if n == QUOTE_MAX {
-            out.push_str(&format!("…' ({} characters)", value.chars().count()));
-            return out;
+            return (out, Some(value.chars().count()));
         }
         if c.is_control() {
             out.extend(c.escape_default());
@@ -128,8 +124,37 @@ pub fn quote(value: &str) -> String {
             out.push(c);
         }
     }
-    out.push('\'');
-    out
+    (out, None)
+}
+
+/// A user's value for a message: cut to [`QUOTE_MAX`] characters with an ellipsis and the full
+/// length, and with control characters shown as escapes (`\u{1b}`), so that a 64 KiB
+/// attribute or a terminal escape sequence is neither echoed whole nor acted on. Short
+/// printable values come back as they are.
+pub fn clip(value: &str) -> String {
+    match clip_parts(value) {
+        (head, Some(n)) => format!("{head}… ({n} characters)"),
+        (head, None) => head,
+    }
+}
+
+/// [`clip`] in single quotes, as messages quote values: `'sda'`, `'aaaa…' (65536 characters)`.
+pub fn quote(value: &str) -> String {
+    match clip_parts(value) {
+        (head, Some(n)) => format!("'{head}…' ({n} characters)"),
+        (head, None) => format!("'{head}'"),
+    }
+}
+
+/// The longest message or hint a diagnostic keeps, in characters: a safety net for messages
+/// that pass on text from elsewhere (a host check's reason) unclipped.
+pub const MESSAGE_MAX: usize = 1000;
+
+fn bounded(s: String) -> String {
+    match s.char_indices().nth(MESSAGE_MAX) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s,
+    }
 }
 
 /// Codes, by family. Kept in one place so that a code cannot be used with two meanings.

@@ -472,6 +472,66 @@ fn f7_input_is_bounded_while_it_is_read() {
     }
 }
 
+/// The human report of a file, as `domxml validate` prints it.
+fn human_report(name: &str, src: &[u8]) -> String {
+    let checked = domxml::check(src, Limits::default());
+    domxml::report::human(
+        name,
+        &String::from_utf8_lossy(src),
+        &checked.diagnostics,
+        false,
+    )
+}
+
+// F8: the human report echoed the whole offending line, however long (a 64 MiB one-line file
+// printed 67 MB), and quoted values whole (a 64 KiB unique_id). Snippets are now a window of
+// the line around the offset, and quoted values are clipped.
+#[test]
+fn f8_reports_are_bounded_whatever_the_line_or_value_length() {
+    for name in ["f8-one-line-document.xml", "f8-long-unique-id.xml"] {
+        let out = human_report(name, &finding(name));
+        assert!(out.len() < 2000, "{name}: {} bytes:\n{out}", out.len());
+        assert!(
+            out.lines().all(|l| l.chars().count() < 200),
+            "{name}: a line over 200 characters:\n{out}"
+        );
+    }
+    let out = human_report(
+        "f8-one-line-document.xml",
+        &finding("f8-one-line-document.xml"),
+    );
+    assert!(out.contains("f8-one-line-document.xml:1:107418"), "{out}");
+    assert!(
+        out.contains("unit='x'/>"),
+        "the window shows the offending token:\n{out}"
+    );
+    let out = human_report("f8-long-unique-id.xml", &finding("f8-long-unique-id.xml"));
+    assert!(
+        out.contains("…' (65536") && out.contains("characters) is not a"),
+        "{out}"
+    );
+
+    // However long the line: an 8 MiB one-line document with its error at the end.
+    let mut big = String::from("<domain type='qemu'><devices>");
+    while big.len() < 8 << 20 {
+        big.push_str("<interface type='network'><source network='default'/></interface>");
+    }
+    big.push_str("<controller type='scsi' index='x'/></devices></domain>");
+    let out = human_report("big.xml", big.as_bytes());
+    assert!(out.len() < 2000, "{} bytes", out.len());
+    assert!(out.contains("index='x'"), "{out}");
+
+    // Control characters never reach the terminal raw.
+    for name in ["f6-raw-escape-in-text.xml", "f6-raw-nul.xml"] {
+        let out = human_report(name, &finding(name));
+        assert!(out.contains("malformed XML"), "{out}");
+        assert!(
+            !out.contains('\u{1b}') && !out.contains('\0'),
+            "{name}: {out:?}"
+        );
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 

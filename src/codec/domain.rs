@@ -115,7 +115,7 @@ fn read_memory(r: R<'_>) -> Option<Memory> {
                 Diagnostic::new(
                     codes::E004,
                     format!("{}/@unit", r.path),
-                    format!("unit='{u}' is not a memory unit"),
+                    format!("unit={u} is not a memory unit", u = crate::diag::quote(u)),
                 )
                 .hint(hint)
                 .at(r.attr_raw("unit").map(|a| a.pos).unwrap_or_default()),
@@ -131,7 +131,7 @@ fn read_memory(r: R<'_>) -> Option<Memory> {
             format!(
                 "<{}>{}</{}> is not a decimal number",
                 r.el.name,
-                text.trim(),
+                crate::diag::clip(text.trim()),
                 r.el.name
             ),
             Some("write the amount as a whole number, with the unit in unit='…'"),
@@ -188,7 +188,10 @@ fn read_devices(r: R<'_>, kept: &mut ChildExtra) -> Devices {
                     let mut d = Diagnostic::new(
                         codes::W001,
                         path,
-                        format!("unknown device <{name}> (kept as written)"),
+                        format!(
+                            "unknown device <{}> (kept as written)",
+                            crate::diag::clip(name)
+                        ),
                     )
                     .at(c.pos);
                     if let Some(s) = did_you_mean(name, known.iter().copied()) {
@@ -212,8 +215,8 @@ fn read_devices(r: R<'_>, kept: &mut ChildExtra) -> Devices {
                 codes::W002,
                 format!("{}/@{}", r.path, a.name),
                 format!(
-                    "unknown attribute '{}' on <devices> (kept as written)",
-                    a.name
+                    "unknown attribute {} on <devices> (kept as written)",
+                    crate::diag::quote(&a.name)
                 ),
             )
             .at(a.pos),
@@ -250,7 +253,7 @@ fn read_uuid(r: &R<'_>, kept: &mut ChildExtra) -> Option<uuid::Uuid> {
     let v = uuid::Uuid::parse_str(t.trim()).ok();
     if v.is_none() {
         c.cx().push(
-            Diagnostic::new(codes::E008, c.path.clone(), format!("'{}' is not a UUID", t.trim()))
+            Diagnostic::new(codes::E008, c.path.clone(), format!("{} is not a UUID", crate::diag::quote(t.trim())))
                 .hint("write 32 hex digits, optionally grouped 8-4-4-4-12 with dashes (uuidgen makes one)")
                 .at(c.el.pos),
         );
@@ -283,7 +286,10 @@ pub(crate) fn read_domain(r: R<'_>) -> Option<Domain> {
         if count.is_none() {
             v.error(
                 codes::E003,
-                format!("<vcpu>{}</vcpu> is not a decimal number", t.trim()),
+                format!(
+                    "<vcpu>{}</vcpu> is not a decimal number",
+                    crate::diag::clip(t.trim())
+                ),
                 Some("write the vCPU count as a whole number"),
             );
         }

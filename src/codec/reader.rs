@@ -1,7 +1,7 @@
 //! A cursor over one element that records which attributes and children were read, so that
 //! whatever was not read is kept (in [`Extra`]) and reported as unknown, with a did-you-mean.
 
-use crate::diag::{codes, Code, Diagnostic};
+use crate::diag::{clip, codes, quote, Code, Diagnostic};
 use crate::model::{ChildExtra, Extra, Hex, XmlEnum};
 use crate::xml::{child_segments, Attr, Element, Node};
 use std::cell::{Cell, RefCell};
@@ -158,7 +158,11 @@ impl<'a> R<'a> {
                 self.emit(
                     codes::E003,
                     self.attr_path(name),
-                    format!("{name}='{}' on <{}> is not {what}", a.value, self.el.name),
+                    format!(
+                        "{name}={} on <{}> is not {what}",
+                        quote(&a.value),
+                        clip(&self.el.name)
+                    ),
                     Some(format!("write {name} as {what}")),
                     Some(a),
                 );
@@ -211,8 +215,9 @@ impl<'a> R<'a> {
                     codes::E004,
                     self.attr_path(name),
                     format!(
-                        "{name}='{}' is not a valid {name} for <{}>",
-                        a.value, self.el.name
+                        "{name}={} is not a valid {name} for <{}>",
+                        quote(&a.value),
+                        clip(&self.el.name)
                     ),
                     Some(hint),
                     Some(a),
@@ -338,7 +343,7 @@ impl<'a> R<'a> {
                 Diagnostic::new(
                     codes::E003,
                     c.path.clone(),
-                    format!("<{name}>{t}</{name}> is not a decimal number"),
+                    format!("<{name}>{}</{name}> is not a decimal number", clip(&t)),
                 )
                 .hint(format!("write a whole number inside <{name}>"))
                 .at(c.el.pos),
@@ -369,8 +374,9 @@ impl<'a> R<'a> {
                 codes::W002,
                 format!("{}/@{}", self.path, a.name),
                 format!(
-                    "unknown attribute '{}' on <{}> (kept as written)",
-                    a.name, self.el.name
+                    "unknown attribute {} on <{}> (kept as written)",
+                    quote(&a.name),
+                    clip(&self.el.name)
                 ),
             )
             .at(a.pos);
@@ -404,7 +410,8 @@ impl<'a> R<'a> {
                         format!("{}/{}", self.path, self.segment(i)),
                         format!(
                             "unknown element <{}> in <{}> (kept as written)",
-                            c.name, self.el.name
+                            clip(&c.name),
+                            clip(&self.el.name)
                         ),
                     )
                     .at(c.pos);
@@ -447,7 +454,7 @@ pub(crate) fn stray_text(cx: &Ctx, el: &Element, path: &str) {
             path.to_string(),
             format!(
                 "text {} in <{}> is not libvirt syntax: libvirt ignores text between elements, and `domxml fmt` leaves it out",
-                crate::diag::quote(&text),
+                quote(&text),
                 el.name
             ),
         )

@@ -112,8 +112,8 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
                                 codes::E056,
                                 format!("{p}/address/@type"),
                                 format!(
-                                    "virtio-scsi IOThreads only available for virtio pci and virtio ccw controllers (address type is '{}')",
-                                    a.kind()
+                                    "virtio-scsi IOThreads only available for virtio pci and virtio ccw controllers (address type is {})",
+                                    crate::diag::quote(a.kind())
                                 ),
                             ));
                         }
