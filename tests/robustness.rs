@@ -532,6 +532,57 @@ fn f8_reports_are_bounded_whatever_the_line_or_value_length() {
     }
 }
 
+// sysfs-snapshot recorded attributes over 64 KiB cut to 64 KiB without saying so. (The input
+// is a sysfs tree, made here from the q35 capture.)
+#[test]
+fn sysfs_snapshot_says_which_attributes_it_cut() {
+    let tmp = tempfile::tempdir().unwrap();
+    let host = tmp.path().join("host");
+    let ok = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(root().join("fixtures/sysfs/q35"))
+        .arg(&host)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let attr = host.join(
+        "sys/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/virtio0/host6/target6:0:3/6:0:3:5/vendor",
+    );
+    std::fs::write(&attr, vec![b'V'; 70_000]).unwrap();
+    let out = tmp.path().join("snap");
+    let st =
+        domxml::resolve::snapshot::snapshot(&domxml::resolve::SysfsRoot::at(&host).unwrap(), &out)
+            .unwrap();
+    assert_eq!(st.warnings.len(), 1, "{:?}", st.warnings);
+    assert!(
+        st.warnings[0].contains("6:0:3:5/vendor") && st.warnings[0].contains("64 KiB"),
+        "{}",
+        st.warnings[0]
+    );
+    let recorded = out.join(
+        "sys/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/virtio0/host6/target6:0:3/6:0:3:5/vendor",
+    );
+    assert_eq!(std::fs::metadata(&recorded).unwrap().len(), 64 * 1024);
+    // And the command line says it.
+    let out2 = tmp.path().join("snap2");
+    let o = cli_capped(
+        &[
+            "sysfs-snapshot",
+            "--root",
+            host.to_str().unwrap(),
+            out2.to_str().unwrap(),
+        ],
+        std::process::Stdio::null(),
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("warning:") && err.contains("vendor is longer than 64 KiB"),
+        "{err}"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
