@@ -147,22 +147,78 @@ pub(crate) fn default_scsi_model(domain: &Domain) -> ScsiModel {
     }
 }
 
+/// The highest SCSI controller index a device may use. A device on controller N makes libvirt
+/// add every SCSI controller 0..=N that is not defined (reference §c.3), each a PCI device of
+/// its own; libvirt's schema (`domaincommon.rng`, `driveaddress`) allows `controller='0'` to
+/// `'99'` only, so `virt-xml-validate` and `virsh define --validate` refuse anything larger.
+/// The validator refuses a device above it (E016), and [`ScsiLayout`] lists implicit
+/// controllers only up to it.
+pub const MAX_SCSI_CONTROLLER_INDEX: u32 = 99;
+
 /// Every SCSI drive address the domain will use, disks first (they are placed first), then
 /// hostdevs, each in document order; plus the models of all SCSI controllers, implicit ones
 /// included.
+///
+/// The cost of computing it follows the number of devices, never the values in them: implicit
+/// controllers are held as runs of indices (one per hostdev or disk that raises the highest
+/// index), and only the indices up to [`MAX_SCSI_CONTROLLER_INDEX`] are listed one by one in
+/// `controllers` and `implicit` (a domain that needs more is invalid, E016).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ScsiLayout {
     /// Placed SCSI disks and hostdevs.
     pub placed: Vec<Placed>,
-    /// Controller index → effective model, for defined and implicit SCSI controllers.
+    /// Controller index → effective model, for defined and implicit SCSI controllers
+    /// (implicit ones up to [`MAX_SCSI_CONTROLLER_INDEX`]; [`model_of`](Self::model_of)
+    /// answers for every index).
     pub controllers: BTreeMap<u32, ScsiModel>,
     /// Indices of controllers that are added implicitly, in the order libvirt appends them
-    /// (hostdev-driven ones first, then disk-driven ones).
+    /// (hostdev-driven ones first, then disk-driven ones); up to
+    /// [`MAX_SCSI_CONTROLLER_INDEX`].
     pub implicit: Vec<u32>,
     /// How many of `implicit` libvirt adds while parsing (for hostdevs); the rest come after
     /// post-parse. The QEMU driver's default devices (the USB controller) fall in between,
     /// which decides PCI placement on q35.
     pub implicit_at_parse: usize,
+    /// Implicit controllers as consecutive runs `(first, last, model)` covering
+    /// 0..=the highest index any device uses, defined indices included (they keep their own
+    /// model).
+    runs: Vec<(u32, u32, ScsiModel)>,
+}
+
+/// Implicit SCSI controllers while they are computed: the defined ones, and runs of added
+/// indices. Every index 0..=`top` exists once something was added; the runs are consecutive
+/// and in the order libvirt adds them, so they are also sorted.
+struct Implicit<'a> {
+    defined: &'a BTreeMap<u32, Option<ScsiModel>>,
+    /// (first, last, model as libvirt sets it: `None` = left for the default).
+    runs: Vec<(u32, u32, Option<ScsiModel>)>,
+}
+
+impl Implicit<'_> {
+    /// The highest index added so far.
+    fn top(&self) -> Option<u32> {
+        self.runs.last().map(|r| r.1)
+    }
+
+    /// Add every index 0..=`max` that does not exist yet, with `model`.
+    fn add_up_to(&mut self, max: u32, model: Option<ScsiModel>) {
+        let first = match self.top() {
+            Some(t) if t >= max => return,
+            Some(t) => t + 1,
+            None => 0,
+        };
+        self.runs.push((first, max, model));
+    }
+
+    /// The model of a controller that exists (defined, or added), as libvirt holds it before
+    /// the default applies; `None` when it does not exist.
+    fn get(&self, idx: u32) -> Option<Option<ScsiModel>> {
+        if let Some(m) = self.defined.get(&idx) {
+            return Some(*m);
+        }
+        let i = self.runs.partition_point(|r| r.1 < idx);
+        self.runs.get(i).filter(|r| r.0 <= idx).map(|r| r.2)
+    }
 }
 
 impl ScsiLayout {
@@ -175,6 +231,357 @@ impl ScsiLayout {
     /// Compute the layout with a given model for controllers that have none. The emitter uses
     /// this when the QEMU build lacks `lsi` and libvirt would fall back to virtio-scsi.
     pub fn with_default(domain: &Domain, default_model: ScsiModel) -> ScsiLayout {
+        let mut defined: BTreeMap<u32, Option<ScsiModel>> = BTreeMap::new();
+        for (_, c) in domain.devices.controllers() {
+            if c.kind == ControllerType::Scsi {
+                defined.entry(c.idx()).or_insert(c.scsi_model());
+            }
+        }
+        let resolve = |m: Option<ScsiModel>| match m {
+            None | Some(ScsiModel::Auto) => default_model,
+            Some(m) => m,
+        };
+        let mut layout = ScsiLayout::default();
+
+        for (i, d) in domain.devices.disks() {
+            if d.bus() != Some(DiskBus::Scsi) {
+                continue;
+            }
+            let (addr, origin) = match &d.address {
+                Some(DeviceAddress::Drive(a, _)) => (a.tuple(), Origin::Explicit),
+                Some(_) => continue,
+                None => {
+                    let Some(dev) = d.dev() else { continue };
+                    let Ok(name) = parse_disk_name(dev) else {
+                        continue;
+                    };
+                    let a = drive_address_for_index(DiskBus::Scsi, name.index)
+                        .expect("scsi has drive addresses");
+                    (a.tuple(), Origin::FromName)
+                }
+            };
+            layout.placed.push(Placed {
+                item: i,
+                hostdev: false,
+                addr,
+                origin,
+            });
+        }
+        let scsi_hostdevs: Vec<_> = domain
+            .devices
+            .hostdevs()
+            .filter(|(_, h)| h.kind == HostdevType::Scsi)
+            .collect();
+        // Implicit controllers, as libvirt 9.0 adds them (pinned down against it by the live
+        // test and direct experiments):
+        //
+        // 1. While parsing, after each SCSI hostdev, controllers 0..=the highest index any
+        //    hostdev so far names are added. A hostdev without an address counts as
+        //    controller 0 here (its address is still all zeros). The model of the added
+        //    controllers is that of the controller of the hostdev that last raised the
+        //    highest index, when that controller exists and has a model (`auto` counts);
+        //    otherwise the model carried over, or none.
+        // 2. After post-parse placed every device (disks by name, hostdevs by the free-unit
+        //    search below), the missing indices up to the highest a disk uses are added
+        //    without a model; then the rule of step 1 runs once more over all hostdevs with
+        //    their final addresses (so a hostdev the search put on a new controller gets the
+        //    model of the last controller that raised the maximum).
+        //
+        // Models left unset resolve to the default (lsilogic on x86). Each step adds the
+        // indices above the highest one that exists, so the added indices are runs, one per
+        // device that raises the maximum: nothing here costs per index.
+        let mut ctrl = Implicit {
+            defined: &defined,
+            runs: Vec::new(),
+        };
+        let mut hostdev_model: Option<ScsiModel> = None;
+        let mut max_hostdev_ctrl: Option<u32> = None;
+        for (_, h) in &scsi_hostdevs {
+            let c = match &h.address {
+                Some(DeviceAddress::Drive(a, _)) => a.tuple().0,
+                _ => 0,
+            };
+            if max_hostdev_ctrl.is_none_or(|m| c > m) {
+                max_hostdev_ctrl = Some(c);
+                if let Some(Some(m)) = ctrl.get(c) {
+                    hostdev_model = Some(m);
+                }
+                ctrl.add_up_to(c, hostdev_model);
+            }
+        }
+        let top_at_parse = ctrl.top();
+
+        // The free-unit search for hostdevs without an address, in document order. Explicit
+        // addresses are known before it runs. The first free address never moves backwards
+        // (addresses only get used), so the search resumes where the previous one stopped:
+        // linear in the number of hostdevs (every model has unit 0, so a controller the
+        // search passes holds a device on each unit it may use).
+        let mut used: HashSet<(u32, u32, u32, u32)> =
+            layout.placed.iter().map(|p| p.addr).collect();
+        for (_, h) in &scsi_hostdevs {
+            if let Some(DeviceAddress::Drive(a, _)) = &h.address {
+                used.insert(a.tuple());
+            }
+        }
+        let mut cursor = (0u32, 0u32);
+        for (i, h) in &scsi_hostdevs {
+            let (addr, origin) = match &h.address {
+                Some(DeviceAddress::Drive(a, _)) => (a.tuple(), Origin::Explicit),
+                _ => {
+                    let a = loop {
+                        let (c, u) = cursor;
+                        let a = (c, 0, 0, u);
+                        let over_model = ctrl.get(c).is_some_and(|m| {
+                            let model = resolve(m);
+                            model.max_unit().is_some_and(|max| u > max)
+                                || model.reserved_unit() == Some(u)
+                        });
+                        if !over_model && !used.contains(&a) {
+                            break a;
+                        }
+                        cursor = if u + 1 < SCSI_NARROW_UNITS {
+                            (c, u + 1)
+                        } else {
+                            (c.saturating_add(1), 0)
+                        };
+                    };
+                    used.insert(a);
+                    (a, Origin::Searched)
+                }
+            };
+            layout.placed.push(Placed {
+                item: *i,
+                hostdev: true,
+                addr,
+                origin,
+            });
+        }
+
+        // After post-parse: disks first (no model), then hostdevs again, now with their final
+        // addresses, in one pass of the same rule as during parsing.
+        let max_disk = layout
+            .placed
+            .iter()
+            .filter(|p| !p.hostdev)
+            .map(|p| p.addr.0)
+            .max();
+        if let Some(max) = max_disk {
+            ctrl.add_up_to(max, None);
+        }
+        let mut max_h: Option<u32> = None;
+        let mut model_h: Option<ScsiModel> = None;
+        for p in layout.placed.iter().filter(|p| p.hostdev) {
+            if max_h.is_none_or(|m| p.addr.0 > m) {
+                max_h = Some(p.addr.0);
+                if let Some(Some(m)) = ctrl.get(p.addr.0) {
+                    model_h = Some(m);
+                }
+            }
+        }
+        if let Some(max) = max_h {
+            ctrl.add_up_to(max, model_h);
+        }
+
+        // The listing: defined controllers, and implicit ones up to the bound, in index order
+        // (which is the order libvirt appends them).
+        layout.controllers = defined.iter().map(|(k, v)| (*k, resolve(*v))).collect();
+        for &(first, last, model) in &ctrl.runs {
+            for idx in first..=last.min(MAX_SCSI_CONTROLLER_INDEX) {
+                if defined.contains_key(&idx) {
+                    continue;
+                }
+                layout.controllers.insert(idx, resolve(model));
+                layout.implicit.push(idx);
+                if top_at_parse.is_some_and(|t| idx <= t) {
+                    layout.implicit_at_parse += 1;
+                }
+            }
+        }
+        layout.runs = ctrl
+            .runs
+            .iter()
+            .map(|&(first, last, model)| (first, last, resolve(model)))
+            .collect();
+        layout
+    }
+
+    /// The effective model of a SCSI controller index, if the domain has (or will add) it.
+    pub fn model_of(&self, index: u32) -> Option<ScsiModel> {
+        if let Some(m) = self.controllers.get(&index) {
+            return Some(*m);
+        }
+        let i = self.runs.partition_point(|r| r.1 < index);
+        self.runs.get(i).filter(|r| r.0 <= index).map(|r| r.2)
+    }
+
+    /// The highest SCSI controller index the domain will have: the highest defined one, or
+    /// the highest one added implicitly for its devices.
+    #[cfg(test)]
+    pub fn highest_index(&self) -> Option<u32> {
+        let defined = self.controllers.keys().next_back().copied();
+        let implicit = self.runs.last().map(|r| r.1);
+        defined.max(implicit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn disk_names_round_trip_through_the_parser() {
+        for (i, name) in [
+            (0, "sda"),
+            (25, "sdz"),
+            (26, "sdaa"),
+            (701, "sdzz"),
+            (702, "sdaaa"),
+        ] {
+            assert_eq!(disk_name("sd", i), name);
+        }
+        for i in (0..20_000).chain([u32::MAX / 64]) {
+            let n = disk_name("vd", i);
+            assert_eq!(parse_disk_name(&n).map(|d| d.index), Ok(i), "{n}");
+        }
+    }
+
+    use super::*;
+
+    #[test]
+    fn disk_names_index_in_bijective_base_26() {
+        let idx = |n| parse_disk_name(n).unwrap().index;
+        assert_eq!(idx("sda"), 0);
+        assert_eq!(idx("sdz"), 25);
+        assert_eq!(idx("sdaa"), 26);
+        assert_eq!(idx("sdaz"), 51);
+        assert_eq!(idx("sdba"), 52);
+        assert_eq!(idx("sdzz"), 701);
+        assert_eq!(idx("sdaaa"), 702);
+    }
+
+    #[test]
+    fn overlong_disk_name_overflows() {
+        assert_eq!(
+            parse_disk_name("hdaxxxxxxxxxx"),
+            Err(DiskNameError::Overflow)
+        );
+    }
+
+    #[test]
+    fn partitions_are_parsed_and_leading_zero_refused() {
+        assert_eq!(parse_disk_name("sda1").unwrap().partition, Some(1));
+        assert_eq!(parse_disk_name("sda01"), Err(DiskNameError::Malformed));
+        assert_eq!(parse_disk_name("sd"), Err(DiskNameError::Malformed));
+        assert_eq!(parse_disk_name("nvme0n1"), Err(DiskNameError::Malformed));
+    }
+
+    #[test]
+    fn scsi_names_fill_seven_units_per_controller() {
+        let a = drive_address_for_index(DiskBus::Scsi, 7).unwrap();
+        assert_eq!(a.tuple(), (1, 0, 0, 0));
+        let a = drive_address_for_index(DiskBus::Scsi, 14).unwrap();
+        assert_eq!(a.tuple(), (2, 0, 0, 0));
+        let a = drive_address_for_index(DiskBus::Ide, 3).unwrap();
+        assert_eq!(a.tuple(), (0, 1, 0, 1));
+    }
+
+    fn hostdev(addr: &str) -> String {
+        format!(
+            "<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/>\
+             <address bus='0' target='0' unit='{}'/></source>{addr}</hostdev>",
+            addr.len()
+        )
+    }
+
+    fn domain_of(devices: &str) -> Domain {
+        let xml =
+            format!("<domain type='qemu'><name>t</name><devices>{devices}</devices></domain>");
+        match crate::codec::parse_str(&xml).unwrap().definition {
+            crate::model::Definition::Domain(d) => *d,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn hostdevs_fill_seven_units_then_roll_over_like_libvirts_autogen_test() {
+        // libvirt's hostdev-scsi-autogen-address: one virtio-scsi controller, eleven hostdevs,
+        // the tenth explicitly at 1:0:0:5.
+        let mut devs = String::from("<controller type='scsi' index='0' model='virtio-scsi'/>");
+        for i in 0..11 {
+            let addr = if i == 9 {
+                "<address type='drive' controller='1' bus='0' target='0' unit='5'/>"
+            } else {
+                ""
+            };
+            devs.push_str(&hostdev(addr));
+        }
+        let layout = ScsiLayout::of(&domain_of(&devs));
+        let mut got: Vec<_> = layout.placed.iter().map(|p| (p.item, p.addr)).collect();
+        got.sort_unstable();
+        let units: Vec<_> = got.iter().map(|(_, a)| (a.0, a.3)).collect();
+        assert_eq!(
+            units,
+            vec![
+                (0, 0),
+                (0, 1),
+                (0, 2),
+                (0, 3),
+                (0, 4),
+                (0, 5),
+                (0, 6),
+                (1, 0),
+                (1, 1),
+                (1, 5),
+                (1, 2)
+            ]
+        );
+        // Controller 1 is added implicitly and copies controller 0's model.
+        assert_eq!(layout.implicit, vec![1]);
+        assert_eq!(layout.model_of(1), Some(ScsiModel::VirtioScsi));
+    }
+
+    #[test]
+    fn hostdev_search_skips_units_a_model_lacks_and_units_disks_use() {
+        let devs = "<controller type='scsi' index='0' model='lsisas1068'/>\
+                    <disk type='file'><source file='/a'/><target dev='sdh' bus='scsi'/></disk>"
+            .to_string()
+            + &hostdev("")
+            + &hostdev("")
+            + &hostdev("");
+        let layout = ScsiLayout::of(&domain_of(&devs));
+        let hostdevs: Vec<_> = layout
+            .placed
+            .iter()
+            .filter(|p| p.hostdev)
+            .map(|p| p.addr)
+            .collect();
+        // lsisas1068 has units 0 and 1; controller 1 unit 0 belongs to sdh.
+        assert_eq!(hostdevs, vec![(0, 0, 0, 0), (0, 0, 0, 1), (1, 0, 0, 1)]);
+    }
+
+    #[test]
+    fn implicit_disk_controllers_get_the_machine_default_model() {
+        let layout = ScsiLayout::of(&domain_of(
+            "<disk type='file'><source file='/a'/><target dev='sdh' bus='scsi'/></disk>",
+        ));
+        // libvirt adds every index up to the highest a disk uses.
+        assert_eq!(layout.implicit, vec![0, 1]);
+        assert_eq!(layout.model_of(1), Some(ScsiModel::Lsilogic));
+    }
+
+    #[test]
+    fn device_paths_in_one_pass_match_path_of() {
+        let d = domain_of("<emulator>/q</emulator><disk type='file'/><controller type='usb'/><disk type='file'/><!-- c -->");
+        let all = d.devices.paths();
+        for (i, p) in all.iter().enumerate() {
+            assert_eq!(*p, d.devices.path_of(i));
+        }
+        assert_eq!(all[1], "/domain/devices/disk[1]");
+        assert_eq!(all[2], "/domain/devices/controller");
+    }
+
+    // The layout as it was computed before runs: one map entry per index, 0..=the highest
+    // index used. Kept here as the reference the sparse computation must agree with.
+    #[allow(clippy::all)]
+    fn reference_with_default(domain: &Domain, default_model: ScsiModel) -> ScsiLayout {
         let mut defined: BTreeMap<u32, Option<ScsiModel>> = BTreeMap::new();
         for (_, c) in domain.devices.controllers() {
             if c.kind == ControllerType::Scsi {
@@ -344,163 +751,104 @@ impl ScsiLayout {
         layout
     }
 
-    /// The effective model of a SCSI controller index, if the domain has (or will add) it.
-    pub fn model_of(&self, index: u32) -> Option<ScsiModel> {
-        self.controllers.get(&index).copied()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn disk_names_round_trip_through_the_parser() {
-        for (i, name) in [
-            (0, "sda"),
-            (25, "sdz"),
-            (26, "sdaa"),
-            (701, "sdzz"),
-            (702, "sdaaa"),
-        ] {
-            assert_eq!(disk_name("sd", i), name);
-        }
-        for i in (0..20_000).chain([u32::MAX / 64]) {
-            let n = disk_name("vd", i);
-            assert_eq!(parse_disk_name(&n).map(|d| d.index), Ok(i), "{n}");
-        }
-    }
-
-    use super::*;
-
-    #[test]
-    fn disk_names_index_in_bijective_base_26() {
-        let idx = |n| parse_disk_name(n).unwrap().index;
-        assert_eq!(idx("sda"), 0);
-        assert_eq!(idx("sdz"), 25);
-        assert_eq!(idx("sdaa"), 26);
-        assert_eq!(idx("sdaz"), 51);
-        assert_eq!(idx("sdba"), 52);
-        assert_eq!(idx("sdzz"), 701);
-        assert_eq!(idx("sdaaa"), 702);
-    }
-
-    #[test]
-    fn overlong_disk_name_overflows() {
-        assert_eq!(
-            parse_disk_name("hdaxxxxxxxxxx"),
-            Err(DiskNameError::Overflow)
-        );
-    }
-
-    #[test]
-    fn partitions_are_parsed_and_leading_zero_refused() {
-        assert_eq!(parse_disk_name("sda1").unwrap().partition, Some(1));
-        assert_eq!(parse_disk_name("sda01"), Err(DiskNameError::Malformed));
-        assert_eq!(parse_disk_name("sd"), Err(DiskNameError::Malformed));
-        assert_eq!(parse_disk_name("nvme0n1"), Err(DiskNameError::Malformed));
-    }
-
-    #[test]
-    fn scsi_names_fill_seven_units_per_controller() {
-        let a = drive_address_for_index(DiskBus::Scsi, 7).unwrap();
-        assert_eq!(a.tuple(), (1, 0, 0, 0));
-        let a = drive_address_for_index(DiskBus::Scsi, 14).unwrap();
-        assert_eq!(a.tuple(), (2, 0, 0, 0));
-        let a = drive_address_for_index(DiskBus::Ide, 3).unwrap();
-        assert_eq!(a.tuple(), (0, 1, 0, 1));
-    }
-
-    fn hostdev(addr: &str) -> String {
-        format!(
-            "<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/>\
-             <address bus='0' target='0' unit='{}'/></source>{addr}</hostdev>",
-            addr.len()
-        )
-    }
-
-    fn domain_of(devices: &str) -> Domain {
-        let xml =
-            format!("<domain type='qemu'><name>t</name><devices>{devices}</devices></domain>");
-        match crate::codec::parse_str(&xml).unwrap().definition {
-            crate::model::Definition::Domain(d) => *d,
-            _ => unreachable!(),
-        }
-    }
-
-    #[test]
-    fn hostdevs_fill_seven_units_then_roll_over_like_libvirts_autogen_test() {
-        // libvirt's hostdev-scsi-autogen-address: one virtio-scsi controller, eleven hostdevs,
-        // the tenth explicitly at 1:0:0:5.
-        let mut devs = String::from("<controller type='scsi' index='0' model='virtio-scsi'/>");
-        for i in 0..11 {
-            let addr = if i == 9 {
-                "<address type='drive' controller='1' bus='0' target='0' unit='5'/>"
+    fn scsi_domain(
+        ctrls: &[(u32, u8)],
+        hostdevs: &[Option<u32>],
+        disks: &[(u32, Option<u32>)],
+    ) -> Domain {
+        const MODELS: [&str; 6] = [
+            "",
+            "virtio-scsi",
+            "lsisas1068",
+            "lsilogic",
+            "auto",
+            "ibmvscsi",
+        ];
+        let mut devs = String::new();
+        for (idx, m) in ctrls {
+            let model = MODELS[*m as usize % MODELS.len()];
+            if model.is_empty() {
+                devs.push_str(&format!("<controller type='scsi' index='{idx}'/>"));
             } else {
-                ""
-            };
-            devs.push_str(&hostdev(addr));
+                devs.push_str(&format!(
+                    "<controller type='scsi' index='{idx}' model='{model}'/>"
+                ));
+            }
         }
-        let layout = ScsiLayout::of(&domain_of(&devs));
-        let mut got: Vec<_> = layout.placed.iter().map(|p| (p.item, p.addr)).collect();
-        got.sort_unstable();
-        let units: Vec<_> = got.iter().map(|(_, a)| (a.0, a.3)).collect();
-        assert_eq!(
-            units,
-            vec![
-                (0, 0),
-                (0, 1),
-                (0, 2),
-                (0, 3),
-                (0, 4),
-                (0, 5),
-                (0, 6),
-                (1, 0),
-                (1, 1),
-                (1, 5),
-                (1, 2)
-            ]
+        for (n, (name, ctrl)) in disks.iter().enumerate() {
+            let addr = ctrl
+                .map(|c| {
+                    format!(
+                        "<address type='drive' controller='{c}' bus='0' target='0' unit='{n}'/>"
+                    )
+                })
+                .unwrap_or_default();
+            devs.push_str(&format!(
+                "<disk type='file'><source file='/a'/><target dev='{}' bus='scsi'/>{addr}</disk>",
+                disk_name("sd", *name)
+            ));
+        }
+        for (n, c) in hostdevs.iter().enumerate() {
+            let addr = c
+                .map(|c| {
+                    format!(
+                        "<address type='drive' controller='{c}' bus='0' target='0' unit='{}'/>",
+                        n % 3
+                    )
+                })
+                .unwrap_or_default();
+            devs.push_str(&hostdev(&addr));
+        }
+        domain_of(&devs)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// The sparse computation places every device and lists every controller exactly as
+        /// the one-entry-per-index computation did.
+        #[test]
+        fn runs_agree_with_the_per_index_reference(
+            ctrls in proptest::collection::vec((0u32..12, 0u8..6), 0..4),
+            hostdevs in proptest::collection::vec(proptest::option::of(0u32..14), 0..12),
+            disks in proptest::collection::vec((0u32..60, proptest::option::of(0u32..10)), 0..6),
+        ) {
+            let d = scsi_domain(&ctrls, &hostdevs, &disks);
+            for default in [ScsiModel::Lsilogic, ScsiModel::VirtioScsi] {
+                let got = ScsiLayout::with_default(&d, default);
+                let want = reference_with_default(&d, default);
+                proptest::prop_assert_eq!(&got.placed, &want.placed);
+                proptest::prop_assert_eq!(&got.controllers, &want.controllers);
+                proptest::prop_assert_eq!(&got.implicit, &want.implicit);
+                proptest::prop_assert_eq!(got.implicit_at_parse, want.implicit_at_parse);
+                for idx in 0..30 {
+                    proptest::prop_assert_eq!(got.model_of(idx), want.controllers.get(&idx).copied());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cost_follows_the_devices_not_the_controller_index() {
+        // Finding F1: one hostdev on controller 10,000,000 used to insert ten million indices.
+        let d = domain_of(
+            "<controller type='scsi' index='3' model='virtio-scsi'/>\
+             <hostdev mode='subsystem' type='scsi'><address type='drive' controller='10000000'/></hostdev>\
+             <disk type='file'><source file='/a'/><target dev='sdzzzzzz' bus='scsi'/></disk>",
         );
-        // Controller 1 is added implicitly and copies controller 0's model.
-        assert_eq!(layout.implicit, vec![1]);
-        assert_eq!(layout.model_of(1), Some(ScsiModel::VirtioScsi));
-    }
-
-    #[test]
-    fn hostdev_search_skips_units_a_model_lacks_and_units_disks_use() {
-        let devs = "<controller type='scsi' index='0' model='lsisas1068'/>\
-                    <disk type='file'><source file='/a'/><target dev='sdh' bus='scsi'/></disk>"
-            .to_string()
-            + &hostdev("")
-            + &hostdev("")
-            + &hostdev("");
-        let layout = ScsiLayout::of(&domain_of(&devs));
-        let hostdevs: Vec<_> = layout
-            .placed
-            .iter()
-            .filter(|p| p.hostdev)
-            .map(|p| p.addr)
-            .collect();
-        // lsisas1068 has units 0 and 1; controller 1 unit 0 belongs to sdh.
-        assert_eq!(hostdevs, vec![(0, 0, 0, 0), (0, 0, 0, 1), (1, 0, 0, 1)]);
-    }
-
-    #[test]
-    fn implicit_disk_controllers_get_the_machine_default_model() {
-        let layout = ScsiLayout::of(&domain_of(
-            "<disk type='file'><source file='/a'/><target dev='sdh' bus='scsi'/></disk>",
-        ));
-        // libvirt adds every index up to the highest a disk uses.
-        assert_eq!(layout.implicit, vec![0, 1]);
-        assert_eq!(layout.model_of(1), Some(ScsiModel::Lsilogic));
-    }
-
-    #[test]
-    fn device_paths_in_one_pass_match_path_of() {
-        let d = domain_of("<emulator>/q</emulator><disk type='file'/><controller type='usb'/><disk type='file'/><!-- c -->");
-        let all = d.devices.paths();
-        for (i, p) in all.iter().enumerate() {
-            assert_eq!(*p, d.devices.path_of(i));
-        }
-        assert_eq!(all[1], "/domain/devices/disk[1]");
-        assert_eq!(all[2], "/domain/devices/controller");
+        let layout = ScsiLayout::of(&d);
+        // Listed one by one only up to the bound; answered for every index.
+        assert_eq!(layout.implicit.len(), MAX_SCSI_CONTROLLER_INDEX as usize);
+        assert_eq!(
+            layout.controllers.len(),
+            MAX_SCSI_CONTROLLER_INDEX as usize + 1
+        );
+        assert_eq!(layout.model_of(3), Some(ScsiModel::VirtioScsi));
+        assert_eq!(layout.model_of(5_000_000), Some(ScsiModel::Lsilogic));
+        assert_eq!(layout.model_of(10_000_000), Some(ScsiModel::Lsilogic));
+        let disk_ctrl = parse_disk_name("sdzzzzzz").unwrap().index / SCSI_NARROW_UNITS;
+        assert_eq!(layout.highest_index(), Some(disk_ctrl.max(10_000_000)));
+        assert_eq!(layout.model_of(disk_ctrl + 1), None);
+        assert_eq!(layout.model_of(u32::MAX), None);
     }
 }

@@ -88,7 +88,7 @@ impl Diagnostic {
         Diagnostic {
             code,
             severity: code.severity(),
-            message: message.into(),
+            message: bounded(message.into()),
             path: path.into(),
             hint: None,
             pos: None,
@@ -97,7 +97,7 @@ impl Diagnostic {
 
     /// Attach a hint.
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
+        self.hint = Some(bounded(hint.into()));
         self
     }
 
@@ -129,6 +129,54 @@ impl fmt::Display for Diagnostic {
             write!(f, " (at {})", self.path)?;
         }
         Ok(())
+    }
+}
+
+/// The longest value a message quotes whole, in characters.
+pub const QUOTE_MAX: usize = 64;
+
+fn clip_parts(value: &str) -> (String, Option<usize>) {
+    let mut out = String::new();
+    for (n, c) in value.chars().enumerate() {
+        if n == QUOTE_MAX {
+            return (out, Some(value.chars().count()));
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    (out, None)
+}
+
+/// A user's value for a message: cut to [`QUOTE_MAX`] characters with an ellipsis and the full
+/// length, and with control characters shown as escapes (`\u{1b}`), so that a 64 KiB
+/// attribute or a terminal escape sequence is neither echoed whole nor acted on. Short
+/// printable values come back as they are.
+pub fn clip(value: &str) -> String {
+    match clip_parts(value) {
+        (head, Some(n)) => format!("{head}… ({n} characters)"),
+        (head, None) => head,
+    }
+}
+
+/// [`clip`] in single quotes, as messages quote values: `'sda'`, `'aaaa…' (65536 characters)`.
+pub fn quote(value: &str) -> String {
+    match clip_parts(value) {
+        (head, Some(n)) => format!("'{head}…' ({n} characters)"),
+        (head, None) => format!("'{head}'"),
+    }
+}
+
+/// The longest message or hint a diagnostic keeps, in characters: a safety net for messages
+/// that pass on text from elsewhere (a host check's reason) unclipped.
+pub const MESSAGE_MAX: usize = 1000;
+
+fn bounded(s: String) -> String {
+    match s.char_indices().nth(MESSAGE_MAX) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s,
     }
 }
 
@@ -173,6 +221,8 @@ pub mod codes {
         E014,
         /// IDE/SATA/FDC drive address rule.
         E015,
+        /// SCSI controller index above what a domain can hold.
+        E016,
         /// Unparsable disk target name.
         E020,
         /// Partition in a disk target.
@@ -317,5 +367,7 @@ pub mod codes {
         W002,
         /// Alias that is not a user alias.
         W003,
+        /// Text where libvirt expects elements only.
+        W004,
     }
 }

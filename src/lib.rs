@@ -57,6 +57,7 @@ pub mod codec;
 pub mod diag;
 pub mod emit;
 mod error;
+pub mod input;
 pub mod model;
 pub mod report;
 pub mod resolve;

@@ -53,7 +53,8 @@ pub fn check_dir(
     xmls.sort();
     let mut out = Vec::with_capacity(xmls.len());
     for xml in xmls {
-        let bytes = std::fs::read(&xml)?;
+        let bytes = crate::input::read_bounded(&xml, limits.max_bytes)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         let args = xml.with_extension("args");
         let status = match convert_bytes(&bytes, limits, opts, host) {
             Err(e) => Status::Failed(e),

@@ -99,7 +99,7 @@ fn print_notes(c: &Converted) {
 }
 
 pub(crate) fn run(file: &Path, conv: &ConvertArgs, format: OutFormat, limits: Limits) -> ExitCode {
-    let bytes = match read_input(file) {
+    let bytes = match read_input(file, limits.max_bytes) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("domxml: {e}");
@@ -154,7 +154,7 @@ pub(crate) fn snapshot(dir: &Path, conv: &ConvertArgs, update: bool, limits: Lim
             }
             Status::Failed(err) => {
                 failed += 1;
-                let bytes = std::fs::read(&e.xml).unwrap_or_default();
+                let bytes = read_input(&e.xml, limits.max_bytes).unwrap_or_default();
                 report_failure(&name, &bytes, err);
             }
             _ => {}

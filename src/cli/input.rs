@@ -2,21 +2,14 @@
 
 use domxml::report;
 use domxml::xml::Limits;
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// The bytes of a file, or of standard input for `-`.
-pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>, String> {
-    if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
-        Ok(buf)
-    } else {
-        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-    }
+/// The bytes of a file, or of standard input for `-`, never more than `max_bytes` of them in
+/// memory (`domxml::input::read_bounded`).
+pub(crate) fn read_input(path: &Path, max_bytes: usize) -> Result<Vec<u8>, String> {
+    domxml::input::read_bounded(path, max_bytes).map_err(|e| e.to_string())
 }
 
 /// How a path is named in messages.
@@ -40,7 +33,7 @@ pub(crate) fn read_and_parse(
     limits: Limits,
     verb: &str,
 ) -> Result<(Vec<u8>, String, domxml::codec::Parsed), ExitCode> {
-    let bytes = read_input(path).map_err(|e| {
+    let bytes = read_input(path, limits.max_bytes).map_err(|e| {
         eprintln!("domxml: {e}");
         ExitCode::from(2)
     })?;

@@ -70,6 +70,9 @@ pub(crate) fn sysfs_snapshot(root: &Path, out: &Path) -> ExitCode {
     };
     match domxml::resolve::snapshot::snapshot(&src, out) {
         Ok(st) => {
+            st.warnings
+                .iter()
+                .for_each(|w| eprintln!("domxml: warning: {w}"));
             println!(
                 "recorded {} SCSI hosts and {} LUs from {} into {} ({} directories, {} files, {} links)",
                 st.hosts,

@@ -76,7 +76,7 @@ pub(crate) fn run(
         if let Some(b) = &bar {
             b.set_message(name.clone());
         }
-        let bytes = match read_input(path) {
+        let bytes = match read_input(path, limits.max_bytes) {
             Ok(b) => b,
             Err(e) => {
                 let line = format!("domxml: {e}");

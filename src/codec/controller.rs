@@ -1,7 +1,8 @@
 //! `<controller>`.
 
 use super::address::{read_adapter, read_device_address, write_adapter, write_device_address};
-use super::reader::R;
+use super::reader::{apply_kept, keep, R};
+use crate::model::ChildExtra;
 use crate::model::{
     Controller, ControllerDriver, ControllerModel, ControllerSource, ControllerType,
     PoolStyleAddress, ScsiModel,
@@ -71,7 +72,7 @@ pub(crate) fn read_controller(r: R<'_>) -> Option<Controller> {
     } else if kind.is_some() {
         c.model = r.string("model").map(ControllerModel::Other);
     }
-    c.alias = read_alias(&r);
+    c.alias = read_alias(&r, &mut c.child_extra);
     c.address = r.child("address").and_then(read_device_address);
     if kind.is_some() && kind != Some(ControllerType::Scsi) {
         // Non-SCSI controllers: everything else is libvirt content kept verbatim.
@@ -81,17 +82,19 @@ pub(crate) fn read_controller(r: R<'_>) -> Option<Controller> {
     kind.map(|_| c)
 }
 
-pub(crate) fn read_alias(r: &R<'_>) -> Option<String> {
+pub(crate) fn read_alias(r: &R<'_>, kept: &mut ChildExtra) -> Option<String> {
     r.child("alias").and_then(|a| {
         let n = a.req_string("name");
-        a.finish();
+        keep(kept, "alias", a.finish());
         n
     })
 }
 
-pub(crate) fn write_alias(el: &mut Element, alias: &Option<String>) {
+pub(crate) fn write_alias(el: &mut Element, alias: &Option<String>, kept: &ChildExtra) {
     if let Some(a) = alias {
-        el.push(Element::new("alias").with_attr("name", a.clone()));
+        let mut ae = Element::new("alias").with_attr("name", a.clone());
+        apply_kept(&mut ae, kept, "alias");
+        el.push(ae);
     }
 }
 
@@ -107,7 +110,7 @@ pub(crate) fn write_controller(c: &Controller) -> Element {
             el.push_attr(k.clone(), v.clone());
         }
         el.children.extend(c.extra.children.iter().cloned());
-        write_alias(&mut el, &c.alias);
+        write_alias(&mut el, &c.alias, &c.child_extra);
         el.push_opt(c.address.as_ref().map(write_device_address));
         return el;
     }
@@ -128,7 +131,7 @@ pub(crate) fn write_controller(c: &Controller) -> Element {
         s.extra.apply(&mut se);
         el.push(se);
     }
-    write_alias(&mut el, &c.alias);
+    write_alias(&mut el, &c.alias, &c.child_extra);
     el.push_opt(c.address.as_ref().map(write_device_address));
     c.extra.apply(&mut el);
     el

@@ -2,10 +2,10 @@
 
 use super::address::{read_device_address, write_device_address};
 use super::controller::{read_alias, write_alias};
-use super::reader::R;
+use super::reader::{apply_kept, keep, R};
 use crate::model::{
-    Blockio, Boot, Disk, DiskDriver, DiskSource, DiskTarget, Geometry, NetHost, Reservations,
-    ReservationsSource, SourceAuth, SourceSecret,
+    Blockio, Boot, ChildExtra, Disk, DiskDriver, DiskSource, DiskTarget, Geometry, NetHost,
+    Reservations, ReservationsSource, SourceAuth, SourceSecret,
 };
 use crate::xml::Element;
 
@@ -83,21 +83,30 @@ pub(crate) fn write_auth(a: &SourceAuth) -> Element {
     el
 }
 
-pub(crate) fn read_initiator(r: &R<'_>) -> Option<String> {
+pub(crate) fn read_initiator(r: &R<'_>, kept: &mut ChildExtra) -> Option<String> {
     let i = r.child("initiator")?;
     let iqn = i.child("iqn").and_then(|q| {
         let n = q.req_string("name");
-        q.finish();
+        keep(kept, "initiator/iqn", q.finish());
         n
     });
-    i.finish();
+    keep(kept, "initiator", i.finish());
     iqn
 }
 
-pub(crate) fn write_initiator(iqn: &Option<String>) -> Option<Element> {
-    iqn.as_ref().map(|n| {
-        Element::new("initiator").with_child(Element::new("iqn").with_attr("name", n.clone()))
-    })
+/// `<initiator>`, when it has an iqn or content of its own to keep.
+pub(crate) fn write_initiator(iqn: &Option<String>, kept: &ChildExtra) -> Option<Element> {
+    if iqn.is_none() && !kept.contains_key("initiator") {
+        return None;
+    }
+    let mut el = Element::new("initiator");
+    if let Some(n) = iqn {
+        let mut q = Element::new("iqn").with_attr("name", n.clone());
+        apply_kept(&mut q, kept, "initiator/iqn");
+        el.push(q);
+    }
+    apply_kept(&mut el, kept, "initiator");
+    Some(el)
 }
 
 fn read_reservations(r: R<'_>) -> Reservations {
@@ -166,7 +175,7 @@ fn read_source(r: R<'_>) -> DiskSource {
     ]);
     s.hosts = r.children("host").into_iter().map(read_host).collect();
     s.auth = r.child("auth").map(read_auth);
-    s.initiator_iqn = read_initiator(&r);
+    s.initiator_iqn = read_initiator(&r, &mut s.child_extra);
     s.reservations = r.child("reservations").map(read_reservations);
     r.pass_children(&[
         "snapshot",
@@ -204,7 +213,7 @@ fn write_source(s: &DiskSource) -> Element {
         el.push(write_host(h));
     }
     el.push_opt(s.auth.as_ref().map(write_auth));
-    el.push_opt(write_initiator(&s.initiator_iqn));
+    el.push_opt(write_initiator(&s.initiator_iqn, &s.child_extra));
     el.push_opt(s.reservations.as_ref().map(write_reservations));
     s.extra.apply(&mut el);
     el
@@ -293,14 +302,15 @@ pub(crate) fn read_disk(r: R<'_>) -> Disk {
         }
     });
     d.boot = r.child("boot").map(read_boot);
-    d.readonly = r.flag("readonly");
-    d.shareable = r.flag("shareable");
-    d.transient = r.flag("transient");
-    d.serial = r.child_text("serial");
-    d.wwn = r.child_text("wwn");
-    d.vendor = r.child_text("vendor");
-    d.product = r.child_text("product");
-    d.alias = read_alias(&r);
+    let kept = &mut d.child_extra;
+    d.readonly = r.flag("readonly", kept);
+    d.shareable = r.flag("shareable", kept);
+    d.transient = r.flag("transient", kept);
+    d.serial = r.child_text("serial", kept);
+    d.wwn = r.child_text("wwn", kept);
+    d.vendor = r.child_text("vendor", kept);
+    d.product = r.child_text("product", kept);
+    d.alias = read_alias(&r, kept);
     d.address = r.child("address").and_then(read_device_address);
     r.pass_children(&[
         "backingStore",
@@ -367,14 +377,16 @@ pub(crate) fn write_disk(d: &Disk) -> Element {
         t.extra.apply(&mut te);
         el.push(te);
     }
-    if d.readonly {
-        el.push(Element::new("readonly"));
-    }
-    if d.shareable {
-        el.push(Element::new("shareable"));
-    }
-    if d.transient {
-        el.push(Element::new("transient"));
+    for (name, set) in [
+        ("readonly", d.readonly),
+        ("shareable", d.shareable),
+        ("transient", d.transient),
+    ] {
+        if set {
+            let mut fe = Element::new(name);
+            apply_kept(&mut fe, &d.child_extra, name);
+            el.push(fe);
+        }
     }
     for (name, v) in [
         ("serial", &d.serial),
@@ -383,11 +395,13 @@ pub(crate) fn write_disk(d: &Disk) -> Element {
         ("product", &d.product),
     ] {
         if let Some(v) = v {
-            el.push(Element::new(name).with_text(v.clone()));
+            let mut te = Element::new(name).with_text(v.clone());
+            apply_kept(&mut te, &d.child_extra, name);
+            el.push(te);
         }
     }
     el.push_opt(d.boot.as_ref().map(write_boot));
-    write_alias(&mut el, &d.alias);
+    write_alias(&mut el, &d.alias, &d.child_extra);
     el.push_opt(d.address.as_ref().map(write_device_address));
     d.extra.apply(&mut el);
     el

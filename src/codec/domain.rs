@@ -6,10 +6,10 @@ use super::controller::{
 };
 use super::disk::{read_disk, write_disk};
 use super::hostdev::{read_hostdev, write_hostdev};
-use super::reader::{did_you_mean, R};
+use super::reader::{apply_kept, did_you_mean, keep, stray_text, R};
 use crate::diag::{codes, Diagnostic};
 use crate::model::{
-    Device, Devices, Domain, DomainType, Memory, Os, OsType, Pool, PoolSource, Vcpu,
+    ChildExtra, Device, Devices, Domain, DomainType, Memory, Os, OsType, Pool, PoolSource, Vcpu,
 };
 use crate::xml::{child_segments, Element, Node};
 
@@ -115,7 +115,7 @@ fn read_memory(r: R<'_>) -> Option<Memory> {
                 Diagnostic::new(
                     codes::E004,
                     format!("{}/@unit", r.path),
-                    format!("unit='{u}' is not a memory unit"),
+                    format!("unit={u} is not a memory unit", u = crate::diag::quote(u)),
                 )
                 .hint(hint)
                 .at(r.attr_raw("unit").map(|a| a.pos).unwrap_or_default()),
@@ -131,7 +131,7 @@ fn read_memory(r: R<'_>) -> Option<Memory> {
             format!(
                 "<{}>{}</{}> is not a decimal number",
                 r.el.name,
-                text.trim(),
+                crate::diag::clip(text.trim()),
                 r.el.name
             ),
             Some("write the amount as a whole number, with the unit in unit='…'"),
@@ -142,15 +142,16 @@ fn read_memory(r: R<'_>) -> Option<Memory> {
 }
 
 fn write_memory(name: &str, m: &Memory) -> Element {
-    let mut el = Element::new(name).with_opt_attr("unit", m.unit.as_ref());
-    for (k, v) in &m.extra.attrs {
-        el.push_attr(k.clone(), v.clone());
-    }
-    el.with_text(m.value.to_string())
+    let mut el = Element::new(name)
+        .with_opt_attr("unit", m.unit.as_ref())
+        .with_text(m.value.to_string());
+    m.extra.apply(&mut el);
+    el
 }
 
-fn read_devices(r: R<'_>) -> Devices {
+fn read_devices(r: R<'_>, kept: &mut ChildExtra) -> Devices {
     let cx = r.cx();
+    stray_text(cx, r.el, &r.path);
     let mut items = Vec::new();
     let mut known: Vec<&str> = vec!["emulator", "disk", "controller", "hostdev"];
     known.extend_from_slice(OTHER_DEVICES);
@@ -170,9 +171,15 @@ fn read_devices(r: R<'_>) -> Devices {
         elem_i += 1;
         let cr = R::new(cx, c, path.clone());
         let dev = match c.name.as_str() {
-            "emulator" => Some(Device::Emulator(cr.text().trim().to_string())).inspect(|_| {
-                cr.finish();
-            }),
+            "emulator" => {
+                let e = cr.text().trim().to_string();
+                keep(
+                    kept,
+                    &format!("devices/emulator[{}]", items.len()),
+                    cr.finish(),
+                );
+                Some(Device::Emulator(e))
+            }
             "disk" => Some(Device::Disk(Box::new(read_disk(cr)))),
             "controller" => read_controller(cr).map(|x| Device::Controller(Box::new(x))),
             "hostdev" => read_hostdev(cr).map(|x| Device::Hostdev(Box::new(x))),
@@ -181,7 +188,10 @@ fn read_devices(r: R<'_>) -> Devices {
                     let mut d = Diagnostic::new(
                         codes::W001,
                         path,
-                        format!("unknown device <{name}> (kept as written)"),
+                        format!(
+                            "unknown device <{}> (kept as written)",
+                            crate::diag::clip(name)
+                        ),
                     )
                     .at(c.pos);
                     if let Some(s) = did_you_mean(name, known.iter().copied()) {
@@ -205,8 +215,8 @@ fn read_devices(r: R<'_>) -> Devices {
                 codes::W002,
                 format!("{}/@{}", r.path, a.name),
                 format!(
-                    "unknown attribute '{}' on <devices> (kept as written)",
-                    a.name
+                    "unknown attribute {} on <devices> (kept as written)",
+                    crate::diag::quote(&a.name)
                 ),
             )
             .at(a.pos),
@@ -215,14 +225,18 @@ fn read_devices(r: R<'_>) -> Devices {
     Devices { items, extra }
 }
 
-fn write_devices(d: &Devices) -> Element {
+fn write_devices(d: &Devices, kept: &ChildExtra) -> Element {
     let mut el = Element::new("devices");
     for (k, v) in &d.extra.attrs {
         el.push_attr(k.clone(), v.clone());
     }
-    for item in &d.items {
+    for (i, item) in d.items.iter().enumerate() {
         match item {
-            Device::Emulator(e) => el.push(Element::new("emulator").with_text(e.clone())),
+            Device::Emulator(e) => {
+                let mut ee = Element::new("emulator").with_text(e.clone());
+                apply_kept(&mut ee, kept, &format!("devices/emulator[{i}]"));
+                el.push(ee);
+            }
             Device::Disk(x) => el.push(write_disk(x)),
             Device::Controller(x) => el.push(write_controller(x)),
             Device::Hostdev(x) => el.push(write_hostdev(x)),
@@ -233,18 +247,18 @@ fn write_devices(d: &Devices) -> Element {
     el
 }
 
-fn read_uuid(r: &R<'_>) -> Option<uuid::Uuid> {
+fn read_uuid(r: &R<'_>, kept: &mut ChildExtra) -> Option<uuid::Uuid> {
     let c = r.child("uuid")?;
     let t = c.text();
     let v = uuid::Uuid::parse_str(t.trim()).ok();
     if v.is_none() {
         c.cx().push(
-            Diagnostic::new(codes::E008, c.path.clone(), format!("'{}' is not a UUID", t.trim()))
+            Diagnostic::new(codes::E008, c.path.clone(), format!("{} is not a UUID", crate::diag::quote(t.trim())))
                 .hint("write 32 hex digits, optionally grouped 8-4-4-4-12 with dashes (uuidgen makes one)")
                 .at(c.el.pos),
         );
     }
-    c.finish();
+    keep(kept, "uuid", c.finish());
     v
 }
 
@@ -258,8 +272,9 @@ pub(crate) fn read_domain(r: R<'_>) -> Option<Domain> {
     };
     let mut d = Domain::new(kind.unwrap_or(DomainType::Qemu));
     d.id = r.parse_with("id", "an integer", |s| s.parse().ok());
-    d.name = r.child_text("name");
-    d.uuid = read_uuid(&r);
+    let mut kept = ChildExtra::new();
+    d.name = r.child_text("name", &mut kept);
+    d.uuid = read_uuid(&r, &mut kept);
     d.memory = r.child("memory").and_then(read_memory);
     d.current_memory = r.child("currentMemory").and_then(read_memory);
     d.vcpu = r.child("vcpu").and_then(|v| {
@@ -271,7 +286,10 @@ pub(crate) fn read_domain(r: R<'_>) -> Option<Domain> {
         if count.is_none() {
             v.error(
                 codes::E003,
-                format!("<vcpu>{}</vcpu> is not a decimal number", t.trim()),
+                format!(
+                    "<vcpu>{}</vcpu> is not a decimal number",
+                    crate::diag::clip(t.trim())
+                ),
                 Some("write the vCPU count as a whole number"),
             );
         }
@@ -284,7 +302,7 @@ pub(crate) fn read_domain(r: R<'_>) -> Option<Domain> {
             extra,
         })
     });
-    d.iothreads = r.child_number("iothreads");
+    d.iothreads = r.child_number("iothreads", &mut kept);
     d.os = r.child("os").map(|o| {
         let os_type = o.child("type").map(|t| {
             let ot = OsType {
@@ -328,7 +346,11 @@ pub(crate) fn read_domain(r: R<'_>) -> Option<Domain> {
             extra: o.finish(),
         }
     });
-    d.devices = r.child("devices").map(read_devices).unwrap_or_default();
+    d.devices = r
+        .child("devices")
+        .map(|x| read_devices(x, &mut kept))
+        .unwrap_or_default();
+    d.child_extra = kept;
     let opaque: Vec<&'static str> = DOMAIN_ORDER
         .iter()
         .copied()
@@ -354,11 +376,16 @@ pub(crate) fn write_domain(d: &Domain) -> Element {
         el.push_attr(k.clone(), v.clone());
     }
     let mut kids: Vec<Element> = Vec::new();
+    let kept = &d.child_extra;
     if let Some(n) = &d.name {
-        kids.push(Element::new("name").with_text(n.clone()));
+        let mut e = Element::new("name").with_text(n.clone());
+        apply_kept(&mut e, kept, "name");
+        kids.push(e);
     }
     if let Some(u) = &d.uuid {
-        kids.push(Element::new("uuid").with_text(u.hyphenated().to_string()));
+        let mut e = Element::new("uuid").with_text(u.hyphenated().to_string());
+        apply_kept(&mut e, kept, "uuid");
+        kids.push(e);
     }
     if let Some(m) = &d.memory {
         kids.push(write_memory("memory", m));
@@ -370,14 +397,15 @@ pub(crate) fn write_domain(d: &Domain) -> Element {
         let mut ve = Element::new("vcpu")
             .with_opt_attr("placement", v.placement.as_ref())
             .with_opt_attr("cpuset", v.cpuset.as_ref())
-            .with_opt_attr("current", v.current);
-        for (k, val) in &v.extra.attrs {
-            ve.push_attr(k.clone(), val.clone());
-        }
-        kids.push(ve.with_text(v.count.to_string()));
+            .with_opt_attr("current", v.current)
+            .with_text(v.count.to_string());
+        v.extra.apply(&mut ve);
+        kids.push(ve);
     }
     if let Some(n) = d.iothreads {
-        kids.push(Element::new("iothreads").with_text(n.to_string()));
+        let mut e = Element::new("iothreads").with_text(n.to_string());
+        apply_kept(&mut e, kept, "iothreads");
+        kids.push(e);
     }
     if let Some(o) = &d.os {
         let mut oe = Element::new("os");
@@ -385,11 +413,9 @@ pub(crate) fn write_domain(d: &Domain) -> Element {
             let mut te = Element::new("type")
                 .with_opt_attr("arch", t.arch.as_ref())
                 .with_opt_attr("machine", t.machine.as_ref());
-            for (k, v) in &t.extra.attrs {
-                te.push_attr(k.clone(), v.clone());
-            }
-            te.children.extend(t.extra.children.iter().cloned());
-            oe.push(te.with_text(t.value.clone()));
+            te = te.with_text(t.value.clone());
+            t.extra.apply(&mut te);
+            oe.push(te);
         }
         for x in &o.other {
             oe.push(x.clone());
@@ -397,7 +423,7 @@ pub(crate) fn write_domain(d: &Domain) -> Element {
         o.extra.apply(&mut oe);
         kids.push(oe);
     }
-    kids.push(write_devices(&d.devices));
+    kids.push(write_devices(&d.devices, kept));
     kids.extend(d.other.iter().cloned());
     // Stable: verbatim elements keep their relative order within a rank.
     kids.sort_by_key(|e| rank(&e.name));
@@ -410,8 +436,9 @@ pub(crate) fn write_domain(d: &Domain) -> Element {
 
 pub(crate) fn read_pool(r: R<'_>) -> Pool {
     let kind = r.req_string("type").unwrap_or_default();
-    let name = r.child_text("name");
-    let uuid = read_uuid(&r);
+    let mut child_extra = ChildExtra::new();
+    let name = r.child_text("name", &mut child_extra);
+    let uuid = read_uuid(&r, &mut child_extra);
     let source = r.child("source").map(|s| {
         let adapter = s.child("adapter").map(read_adapter);
         let address = s.child("address").map(read_pool_style_address);
@@ -448,6 +475,7 @@ pub(crate) fn read_pool(r: R<'_>) -> Pool {
         source,
         other,
         extra: r.finish(),
+        child_extra,
     }
 }
 
@@ -470,10 +498,14 @@ pub(crate) fn write_pool(p: &Pool) -> Element {
     }
     let mut kids = Vec::new();
     if let Some(n) = &p.name {
-        kids.push(Element::new("name").with_text(n.clone()));
+        let mut e = Element::new("name").with_text(n.clone());
+        apply_kept(&mut e, &p.child_extra, "name");
+        kids.push(e);
     }
     if let Some(u) = &p.uuid {
-        kids.push(Element::new("uuid").with_text(u.hyphenated().to_string()));
+        let mut e = Element::new("uuid").with_text(u.hyphenated().to_string());
+        apply_kept(&mut e, &p.child_extra, "uuid");
+        kids.push(e);
     }
     if let Some(s) = &p.source {
         let mut se = Element::new("source");

@@ -9,7 +9,7 @@ use super::disk::{
     read_auth, read_boot, read_host, read_initiator, write_auth, write_boot, write_host,
     write_initiator,
 };
-use super::reader::R;
+use super::reader::{apply_kept, R};
 use crate::model::{Hostdev, HostdevSource, HostdevType, Rom};
 use crate::xml::Element;
 
@@ -24,7 +24,7 @@ fn read_source(r: R<'_>, kind: HostdevType) -> HostdevSource {
             s.scsi_address = r.child("address").map(read_scsi_source_address);
             s.hosts = r.children("host").into_iter().map(read_host).collect();
             s.auth = r.child("auth").map(read_auth);
-            s.initiator_iqn = read_initiator(&r);
+            s.initiator_iqn = read_initiator(&r, &mut s.child_extra);
         }
         HostdevType::Pci => {
             r.pass(&["writeFiltering"]);
@@ -54,7 +54,7 @@ fn write_source(s: &HostdevSource) -> Element {
         el.push(write_host(h));
     }
     el.push_opt(s.auth.as_ref().map(write_auth));
-    el.push_opt(write_initiator(&s.initiator_iqn));
+    el.push_opt(write_initiator(&s.initiator_iqn, &s.child_extra));
     el.push_opt(s.scsi_address.as_ref().map(write_scsi_source_address));
     if let Some(p) = &s.pci_address {
         let mut ae = Element::new("address");
@@ -105,9 +105,9 @@ pub(crate) fn read_hostdev(r: R<'_>) -> Option<Hostdev> {
             ..rom
         }
     });
-    h.readonly = r.flag("readonly");
-    h.shareable = r.flag("shareable");
-    h.alias = read_alias(&r);
+    h.readonly = r.flag("readonly", &mut h.child_extra);
+    h.shareable = r.flag("shareable", &mut h.child_extra);
+    h.alias = read_alias(&r, &mut h.child_extra);
     h.address = r.child("address").and_then(read_device_address);
     r.pass_children(&["acpi", "teaming", "origstates"]);
     if !matches!(
@@ -136,14 +136,15 @@ pub(crate) fn write_hostdev(h: &Hostdev) -> Element {
         el.push(de);
     }
     el.push_opt(h.source.as_ref().map(write_source));
-    if h.readonly {
-        el.push(Element::new("readonly"));
-    }
-    if h.shareable {
-        el.push(Element::new("shareable"));
+    for (name, set) in [("readonly", h.readonly), ("shareable", h.shareable)] {
+        if set {
+            let mut fe = Element::new(name);
+            apply_kept(&mut fe, &h.child_extra, name);
+            el.push(fe);
+        }
     }
     el.push_opt(h.boot.as_ref().map(write_boot));
-    write_alias(&mut el, &h.alias);
+    write_alias(&mut el, &h.alias, &h.child_extra);
     if let Some(rom) = &h.rom {
         let mut re = Element::new("rom")
             .with_opt_attr("bar", rom.bar.map(|v| v.as_str()))

@@ -1,8 +1,8 @@
 //! A cursor over one element that records which attributes and children were read, so that
 //! whatever was not read is kept (in [`Extra`]) and reported as unknown, with a did-you-mean.
 
-use crate::diag::{codes, Code, Diagnostic};
-use crate::model::{Extra, Hex, XmlEnum};
+use crate::diag::{clip, codes, quote, Code, Diagnostic};
+use crate::model::{ChildExtra, Extra, Hex, XmlEnum};
 use crate::xml::{child_segments, Attr, Element, Node};
 use std::cell::{Cell, RefCell};
 
@@ -15,6 +15,20 @@ pub(crate) struct Ctx {
 impl Ctx {
     pub fn push(&self, d: Diagnostic) {
         self.diags.borrow_mut().push(d);
+    }
+}
+
+/// Keep the unknown content of a single-valued child under `key` (nothing when there is none).
+pub(crate) fn keep(kept: &mut ChildExtra, key: &str, extra: Extra) {
+    if !extra.is_empty() {
+        kept.insert(key.to_string(), extra);
+    }
+}
+
+/// Write back what [`keep`] kept under `key`, after the child's value.
+pub(crate) fn apply_kept(el: &mut Element, kept: &ChildExtra, key: &str) {
+    if let Some(x) = kept.get(key) {
+        x.apply(el);
     }
 }
 
@@ -144,7 +158,11 @@ impl<'a> R<'a> {
                 self.emit(
                     codes::E003,
                     self.attr_path(name),
-                    format!("{name}='{}' on <{}> is not {what}", a.value, self.el.name),
+                    format!(
+                        "{name}={} on <{}> is not {what}",
+                        quote(&a.value),
+                        clip(&self.el.name)
+                    ),
                     Some(format!("write {name} as {what}")),
                     Some(a),
                 );
@@ -197,8 +215,9 @@ impl<'a> R<'a> {
                     codes::E004,
                     self.attr_path(name),
                     format!(
-                        "{name}='{}' is not a valid {name} for <{}>",
-                        a.value, self.el.name
+                        "{name}={} is not a valid {name} for <{}>",
+                        quote(&a.value),
+                        clip(&self.el.name)
                     ),
                     Some(hint),
                     Some(a),
@@ -251,9 +270,11 @@ impl<'a> R<'a> {
         self.take_children(name)
     }
 
-    /// Presence of an empty marker element (`<readonly/>`).
-    pub fn flag(&self, name: &'static str) -> bool {
-        self.child(name).map(|c| c.finish()).is_some()
+    /// Presence of an empty marker element (`<readonly/>`); its unknown content goes to `kept`.
+    pub fn flag(&self, name: &'static str, kept: &mut ChildExtra) -> bool {
+        self.child(name)
+            .map(|c| keep(kept, name, c.finish()))
+            .is_some()
     }
 
     /// Children of these names, verbatim and in document order (libvirt content domxml does
@@ -299,17 +320,21 @@ impl<'a> R<'a> {
         self.el.text()
     }
 
-    /// The text of a single-valued child element.
-    pub fn child_text(&self, name: &'static str) -> Option<String> {
+    /// The text of a single-valued child element; its unknown content goes to `kept`.
+    pub fn child_text(&self, name: &'static str, kept: &mut ChildExtra) -> Option<String> {
         self.child(name).map(|c| {
             let t = c.text();
-            c.finish();
+            keep(kept, name, c.finish());
             t
         })
     }
 
     /// A child's text parsed as a decimal number.
-    pub fn child_number<T: std::str::FromStr>(&self, name: &'static str) -> Option<T> {
+    pub fn child_number<T: std::str::FromStr>(
+        &self,
+        name: &'static str,
+        kept: &mut ChildExtra,
+    ) -> Option<T> {
         let c = self.child(name)?;
         let t = c.text();
         let v = parse_dec::<T>(t.trim());
@@ -318,13 +343,13 @@ impl<'a> R<'a> {
                 Diagnostic::new(
                     codes::E003,
                     c.path.clone(),
-                    format!("<{name}>{t}</{name}> is not a decimal number"),
+                    format!("<{name}>{}</{name}> is not a decimal number", clip(&t)),
                 )
                 .hint(format!("write a whole number inside <{name}>"))
                 .at(c.el.pos),
             );
         }
-        c.finish();
+        keep(kept, name, c.finish());
         v
     }
 
@@ -349,8 +374,9 @@ impl<'a> R<'a> {
                 codes::W002,
                 format!("{}/@{}", self.path, a.name),
                 format!(
-                    "unknown attribute '{}' on <{}> (kept as written)",
-                    a.name, self.el.name
+                    "unknown attribute {} on <{}> (kept as written)",
+                    quote(&a.name),
+                    clip(&self.el.name)
                 ),
             )
             .at(a.pos);
@@ -360,6 +386,9 @@ impl<'a> R<'a> {
             self.cx.push(d);
         }
         let known_children = self.known_children.borrow();
+        if !self.text_read.get() {
+            stray_text(self.cx, self.el, &self.path);
+        }
         let mut elem_i = 0;
         for n in &self.el.children {
             match n {
@@ -381,7 +410,8 @@ impl<'a> R<'a> {
                         format!("{}/{}", self.path, self.segment(i)),
                         format!(
                             "unknown element <{}> in <{}> (kept as written)",
-                            c.name, self.el.name
+                            clip(&c.name),
+                            clip(&self.el.name)
                         ),
                     )
                     .at(c.pos);
@@ -390,15 +420,50 @@ impl<'a> R<'a> {
                     }
                     self.cx.push(d);
                 }
-                Node::Text(t) if !self.text_read.get() && !t.trim().is_empty() => {
-                    extra.children.push(Node::Text(t.trim().to_string()));
-                }
                 Node::Comment(_) | Node::Pi(_) => extra.children.push(n.clone()),
+                // Text where libvirt expects elements only: reported by `stray_text`.
                 Node::Text(_) => {}
             }
         }
         extra
     }
+}
+
+/// Report text between the elements of an element whose content is elements only (W004).
+/// libvirt reads such elements through XPath and never sees the text, so it is left out of
+/// the model (and so out of `fmt`'s output), like libvirt's own `virsh dumpxml` does — and
+/// said so, once per element.
+pub(crate) fn stray_text(cx: &Ctx, el: &Element, path: &str) {
+    let mut text = String::new();
+    for n in &el.children {
+        if let Node::Text(t) = n {
+            if !t.trim().is_empty() {
+                if !text.is_empty() {
+                    text.push(' ');
+                }
+                text.push_str(t.trim());
+            }
+        }
+    }
+    if text.is_empty() {
+        return;
+    }
+    cx.push(
+        Diagnostic::new(
+            codes::W004,
+            path.to_string(),
+            format!(
+                "text {} in <{}> is not libvirt syntax: libvirt ignores text between elements, and `domxml fmt` leaves it out",
+                quote(&text),
+                el.name
+            ),
+        )
+        .hint(format!(
+            "remove the text, or make it a comment (<!-- … -->) inside <{}>",
+            el.name
+        ))
+        .at(el.pos),
+    );
 }
 
 /// Decimal as libvirt's `virStrToLong_*(…, 10, …)`: optional surrounding whitespace, digits only.

@@ -229,7 +229,7 @@ impl Adapter {
                             return Err(problem(
                                 codes::E074,
                                 at,
-                                format!("{what} '{v}' is not a WWN (16 hex digits, optionally prefixed by 0x)"),
+                                format!("{what} {v} is not a WWN (16 hex digits, optionally prefixed by 0x)", v = crate::diag::quote(v)),
                             ));
                         }
                     }
@@ -239,14 +239,20 @@ impl Adapter {
                         return Err(problem(
                             codes::E074,
                             "@parent_wwnn",
-                            format!("when providing parent_wwnn='{n}', the parent_wwpn must also be provided"),
+                            format!(
+                            "when providing parent_wwnn={n}, the parent_wwpn must also be provided",
+                            n = crate::diag::quote(n)
+                        ),
                         ))
                     }
                     (None, Some(p)) => {
                         return Err(problem(
                             codes::E074,
                             "@parent_wwpn",
-                            format!("when providing parent_wwpn='{p}', the parent_wwnn must also be provided"),
+                            format!(
+                            "when providing parent_wwpn={p}, the parent_wwnn must also be provided",
+                            p = crate::diag::quote(p)
+                        ),
                         ))
                     }
                     _ => {}
@@ -257,7 +263,8 @@ impl Adapter {
                             codes::E070,
                             "@parent",
                             format!(
-                                "fc_host parent '{p}' is not a SCSI host name such as 'scsi_host5'"
+                                "fc_host parent {} is not a SCSI host name such as 'scsi_host5'",
+                                crate::diag::quote(p)
                             ),
                         ));
                     }
@@ -305,9 +312,18 @@ impl Adapter {
                     ));
                 }
                 if let Some(n) = &self.name {
-                    return parse_host_name(n).map(AdapterForm::HostNumber).ok_or_else(|| {
-                        problem(codes::E070, "@name", format!("adapter name '{n}' is not of the form 'scsi_hostN' (or 'hostN')"))
-                    });
+                    return parse_host_name(n)
+                        .map(AdapterForm::HostNumber)
+                        .ok_or_else(|| {
+                            problem(
+                                codes::E070,
+                                "@name",
+                                format!(
+                                    "adapter name {n} is not of the form 'scsi_hostN' (or 'hostN')",
+                                    n = crate::diag::quote(n)
+                                ),
+                            )
+                        });
                 }
                 if flat {
                     if kind.is_some() {
@@ -331,7 +347,7 @@ impl Adapter {
                         problem(
                             codes::E071,
                             "@parent",
-                            format!("parent '{parent}' is not a PCI device name of the form 'pci_DDDD_BB_SS_F'"),
+                            format!("parent {parent} is not a PCI device name of the form 'pci_DDDD_BB_SS_F'", parent = crate::diag::quote(parent)),
                         )
                     })?;
                     let unique_id = match &self.unique_id {
@@ -340,7 +356,10 @@ impl Adapter {
                             problem(
                                 codes::E072,
                                 "@unique_id",
-                                format!("unique_id '{u}' is not a non-negative decimal number"),
+                                format!(
+                                    "unique_id {u} is not a non-negative decimal number",
+                                    u = crate::diag::quote(u)
+                                ),
                             )
                         })?),
                     };
@@ -365,7 +384,10 @@ impl Adapter {
                     problem(
                         codes::E072,
                         "parentaddr/@unique_id",
-                        format!("unique_id '{u}' is not a non-negative decimal number"),
+                        format!(
+                            "unique_id {u} is not a non-negative decimal number",
+                            u = crate::diag::quote(u)
+                        ),
                     )
                 })?;
                 let get = |h: Option<super::Hex>| h.map(|h| h.0).unwrap_or(0);

@@ -1,7 +1,7 @@
 //! `<controller>`. SCSI controllers are modelled in full; other types keep their model and
 //! index typed and everything else verbatim.
 
-use super::{xml_enum, Adapter, DeviceAddress, Extra, OnOff};
+use super::{xml_enum, Adapter, ChildExtra, DeviceAddress, Extra, OnOff};
 
 xml_enum! {
     /// `<controller type=…>`.
@@ -153,6 +153,8 @@ pub struct Controller {
     pub address: Option<DeviceAddress>,
     /// Unknown content (for non-SCSI controllers, everything but type/index/model/alias/address).
     pub extra: Extra,
+    /// Unknown content of single-valued children (`<alias>`), by child name.
+    pub child_extra: ChildExtra,
 }
 
 impl Controller {
@@ -167,6 +169,7 @@ impl Controller {
             alias: None,
             address: None,
             extra: Extra::default(),
+            child_extra: ChildExtra::default(),
         }
     }
 

@@ -1,6 +1,6 @@
 //! `<disk>`.
 
-use super::{xml_enum, Boot, DeviceAddress, Extra, OnOff, YesNo};
+use super::{xml_enum, Boot, ChildExtra, DeviceAddress, Extra, OnOff, YesNo};
 
 xml_enum! {
     /// `<disk type=…>`.
@@ -166,6 +166,8 @@ pub struct DiskSource {
     pub reservations: Option<Reservations>,
     /// Unknown content.
     pub extra: Extra,
+    /// Unknown content of single-valued children (`<initiator>`, `initiator/iqn`), by child name.
+    pub child_extra: ChildExtra,
 }
 
 /// `<target dev bus …>`.
@@ -232,6 +234,8 @@ pub struct Disk {
     pub address: Option<DeviceAddress>,
     /// Unknown content (also holds libvirt elements kept verbatim: backingStore, iotune, …).
     pub extra: Extra,
+    /// Unknown content of single-valued children (`<serial>`, `<wwn>`, `<vendor>`, `<product>`, `<alias>`, `<readonly>`, `<shareable>`, `<transient>`), by child name.
+    pub child_extra: ChildExtra,
 }
 
 impl Disk {

@@ -1,6 +1,6 @@
 //! `<domain>` and `<devices>`.
 
-use super::{xml_enum, Controller, Disk, Extra, Hostdev};
+use super::{xml_enum, ChildExtra, Controller, Disk, Extra, Hostdev};
 use crate::xml::Element;
 
 xml_enum! {
@@ -236,6 +236,8 @@ pub struct Domain {
     pub other: Vec<Element>,
     /// Unknown content.
     pub extra: Extra,
+    /// Unknown content of single-valued children (`<name>`, `<uuid>`, `<iothreads>`; an `<emulator>` as `devices/emulator[i]`, i its index in `devices.items`), by child name.
+    pub child_extra: ChildExtra,
 }
 
 impl Domain {
@@ -254,6 +256,7 @@ impl Domain {
             devices: Devices::default(),
             other: Vec::new(),
             extra: Extra::default(),
+            child_extra: ChildExtra::default(),
         }
     }
 
@@ -267,6 +270,19 @@ impl Domain {
                 .collect();
         }
         (1..=self.iothreads.unwrap_or(0)).collect()
+    }
+
+    /// Whether the domain defines iothread `id`: listed in `<iothreadids>` when present, else
+    /// 1..=`<iothreads>`. Costs nothing per iothread (`<iothreads>4294967295</iothreads>` is
+    /// one number, not four billion ids).
+    pub fn has_iothread(&self, id: u32) -> bool {
+        if let Some(ids) = self.other.iter().find(|e| e.name == "iothreadids") {
+            return ids
+                .elements()
+                .filter(|e| e.name == "iothread")
+                .any(|e| e.attr("id").and_then(|v| v.parse().ok()) == Some(id));
+        }
+        (1..=self.iothreads.unwrap_or(0)).contains(&id)
     }
 
     /// The machine type from `<os><type machine>`.

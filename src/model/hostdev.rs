@@ -2,8 +2,8 @@
 //! (`type='pci'`). Other types (usb, mdev) keep their type typed and the rest verbatim.
 
 use super::{
-    xml_enum, Adapter, Boot, DeviceAddress, Extra, NetHost, OnOff, PciAddress, ScsiSourceAddress,
-    SourceAuth, YesNo,
+    xml_enum, Adapter, Boot, ChildExtra, DeviceAddress, Extra, NetHost, OnOff, PciAddress,
+    ScsiSourceAddress, SourceAuth, YesNo,
 };
 
 xml_enum! {
@@ -48,6 +48,8 @@ pub struct HostdevSource {
     pub initiator_iqn: Option<String>,
     /// Unknown content.
     pub extra: Extra,
+    /// Unknown content of single-valued children (`<initiator>`, `initiator/iqn`), by child name.
+    pub child_extra: ChildExtra,
 }
 
 /// `<rom bar file enabled/>` of a PCI hostdev.
@@ -98,6 +100,8 @@ pub struct Hostdev {
     pub address: Option<DeviceAddress>,
     /// Unknown content.
     pub extra: Extra,
+    /// Unknown content of single-valued children (`<alias>`, `<readonly>`, `<shareable>`), by child name.
+    pub child_extra: ChildExtra,
 }
 
 impl Hostdev {
@@ -120,6 +124,7 @@ impl Hostdev {
             alias: None,
             address: None,
             extra: Extra::default(),
+            child_extra: ChildExtra::default(),
         }
     }
 

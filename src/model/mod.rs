@@ -30,7 +30,7 @@ pub use hostdev::{
     Hostdev, HostdevMode, HostdevSource, HostdevSourceProtocol, HostdevType, Rom, ScsiHostModel,
 };
 pub use pool::{Pool, PoolSource};
-pub use types::{Boot, Extra, Hex, OnOff, YesNo};
+pub use types::{Boot, ChildExtra, Extra, Hex, OnOff, YesNo};
 
 /// Either document domxml reads.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -1,6 +1,6 @@
 //! `<pool type='scsi'>`. Only the source is modelled; everything else is kept verbatim.
 
-use super::{Adapter, Extra, PoolStyleAddress};
+use super::{Adapter, ChildExtra, Extra, PoolStyleAddress};
 use crate::xml::Element;
 
 /// `<source>` of a SCSI pool.
@@ -29,4 +29,6 @@ pub struct Pool {
     pub other: Vec<Element>,
     /// Unknown content.
     pub extra: Extra,
+    /// Unknown content of single-valued children (`<name>`, `<uuid>`), by child name.
+    pub child_extra: ChildExtra,
 }

@@ -58,6 +58,12 @@ pub struct Boot {
     pub extra: Extra,
 }
 
+/// What [`Extra`] is for an element, for the children of a typed element that hold a single
+/// value and so have no model of their own (`<name>`, `<serial>`, `<alias name>`,
+/// `<readonly/>`): their unknown attributes, child elements and comments, by child name (a
+/// nested child as `initiator/iqn`). Written back on that child, after its value.
+pub type ChildExtra = std::collections::BTreeMap<String, Extra>;
+
 /// Attributes and children of a typed element that domxml does not model. They are written
 /// back after the known ones, in the order they were read.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]

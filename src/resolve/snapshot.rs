@@ -4,15 +4,17 @@
 //! The snapshot is made by running the real scan with recording switched on in
 //! [`SysfsRoot`]: whatever the resolver touches (directories, symlinks with their relative
 //! targets, attribute bytes) is written out, and nothing else. Attributes that could not be
-//! read are left out, so they read as absent in the snapshot.
+//! read are left out, so they read as absent in the snapshot. Attributes longer than
+//! [`MAX_ATTR`] are recorded cut to it, as the resolver reads them, and each one is named in
+//! the result's warnings.
 
 use super::error::ResolveError;
 use super::index::Index;
-use super::sysfs::{Recorded, SysfsRoot};
+use super::sysfs::{Recorded, SysfsRoot, MAX_ATTR};
 use std::path::Path;
 
 /// What a snapshot wrote.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SnapshotStats {
     /// Directories created.
     pub dirs: usize,
@@ -24,6 +26,9 @@ pub struct SnapshotStats {
     pub hosts: usize,
     /// LUs seen.
     pub lus: usize,
+    /// What the snapshot does not hold as it is on the host (attributes cut to
+    /// [`MAX_ATTR`]), one sentence each.
+    pub warnings: Vec<String>,
 }
 
 /// Why a snapshot failed.
@@ -63,12 +68,21 @@ pub fn snapshot(root: &SysfsRoot, out: &Path) -> Result<SnapshotStats, SnapshotE
     root.start_recording();
     let scanned = Index::scan(root);
     let rec = root.take_recording();
+    let cut = root.take_cut();
     let idx = scanned?;
     let mut st = SnapshotStats {
         hosts: idx.hosts().count(),
         lus: idx.lus().count(),
         ..Default::default()
     };
+    for p in &cut {
+        st.warnings.push(format!(
+            "{} is longer than {} KiB; the snapshot holds its first {} KiB, which is all domxml reads of it",
+            root.show(p),
+            MAX_ATTR / 1024,
+            MAX_ATTR / 1024
+        ));
+    }
     let class = out.join("sys/class");
     std::fs::create_dir_all(&class).map_err(write_err(&class))?;
     for (p, r) in &rec {

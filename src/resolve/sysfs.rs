@@ -23,7 +23,7 @@ pub const MAX_HOPS: usize = 40;
 
 /// Attributes larger than this are cut: sysfs attributes are at most a page, VPD pages a few
 /// hundred bytes, so anything larger is not an attribute.
-const MAX_ATTR: u64 = 64 * 1024;
+pub const MAX_ATTR: u64 = 64 * 1024;
 
 /// The pattern `component` checks, for messages.
 pub const COMPONENT_PATTERN: &str = "[A-Za-z0-9_.:+@,=-]{1,255}, not '.' or '..'";
@@ -192,6 +192,8 @@ pub struct SysfsRoot {
     canon: PathBuf,
     /// Every path touched, when recording.
     recording: RefCell<Option<BTreeMap<SysPath, Recorded>>>,
+    /// Attributes read cut to [`MAX_ATTR`] while recording.
+    cut: RefCell<Vec<SysPath>>,
     /// Canonical directories (no symlink on their path) known to lie under the root. Checking once
     /// per directory instead of once per attribute keeps the scan at a few system calls per
     /// attribute (`realpath` costs one `readlink` per path component).
@@ -228,6 +230,7 @@ impl SysfsRoot {
             given,
             canon,
             recording: RefCell::new(None),
+            cut: RefCell::new(Vec::new()),
             verified: RefCell::new(HashSet::new()),
         })
     }
@@ -249,6 +252,13 @@ impl SysfsRoot {
     /// Start recording every path touched (for `domxml sysfs-snapshot`).
     pub fn start_recording(&self) {
         *self.recording.borrow_mut() = Some(BTreeMap::new());
+        self.cut.borrow_mut().clear();
+    }
+
+    /// The attributes that were longer than [`MAX_ATTR`] and read (and recorded) cut to it,
+    /// since recording started.
+    pub fn take_cut(&self) -> Vec<SysPath> {
+        std::mem::take(&mut *self.cut.borrow_mut())
     }
 
     /// Stop recording and return what was touched.
@@ -429,9 +439,15 @@ impl SysfsRoot {
             ));
         }
         let mut buf = Vec::new();
-        file.take(MAX_ATTR)
+        file.take(MAX_ATTR + 1)
             .read_to_end(&mut buf)
             .map_err(|e| ResolveError::io(&full, e))?;
+        if buf.len() as u64 > MAX_ATTR {
+            buf.truncate(MAX_ATTR as usize);
+            if self.recording.borrow().is_some() {
+                self.cut.borrow_mut().push(p.clone());
+            }
+        }
         self.record(&p, Recorded::File(buf.clone()));
         Ok(Some(buf))
     }

@@ -1,12 +1,48 @@
 //! `<controller>` rules (reference §a.6) and domxml's whole-host passthrough source.
 
 use super::{check_adapter, Cx};
+use crate::assign::{Origin, MAX_SCSI_CONTROLLER_INDEX};
 use crate::diag::{codes, Diagnostic};
 use crate::model::{ControllerType, DeviceAddress, ScsiModel};
 use std::collections::HashMap;
 
+/// A device on SCSI controller N makes libvirt add every controller 0..=N (reference §c.3):
+/// an index above [`MAX_SCSI_CONTROLLER_INDEX`] is refused at the device that names or gets it.
+fn check_indices(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
+    for p in &cx.layout.placed {
+        let c = p.addr.0;
+        if c <= MAX_SCSI_CONTROLLER_INDEX {
+            continue;
+        }
+        let path = cx.path(p.item);
+        let (at, why) = match p.origin {
+            Origin::Explicit => (format!("{path}/address/@controller"), "this device names it"),
+            Origin::FromName => (
+                format!("{path}/target/@dev"),
+                "this disk has no <address>, and its target name puts it there (sdX: controller = index/7)",
+            ),
+            Origin::Searched => (
+                path,
+                "this hostdev has no <address>, and the free-unit search puts it there (7 units per controller)",
+            ),
+        };
+        out.push(
+            Diagnostic::new(
+                codes::E016,
+                at,
+                format!(
+                    "SCSI controller index {c} is above {MAX_SCSI_CONTROLLER_INDEX} ({why}): libvirt would add every SCSI controller 0..={c}, each a PCI device"
+                ),
+            )
+            .hint(format!(
+                "use a controller index of at most {MAX_SCSI_CONTROLLER_INDEX} (libvirt's schema allows controller='0'..'99'); put more devices on one controller (virtio-scsi has 256 targets of 16384 LUNs)"
+            )),
+        );
+    }
+}
+
 pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
-    let iothreads = cx.domain.iothread_ids();
+    check_indices(cx, out);
     let mut seen: HashMap<(ControllerType, u32), usize> = HashMap::new();
     for (i, c) in cx.domain.devices.controllers() {
         let p = cx.path(i);
@@ -60,7 +96,7 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
                         .hint("set model='virtio-scsi' or drop the iothread"),
                     );
                 } else {
-                    if !iothreads.contains(&t) {
+                    if !cx.domain.has_iothread(t) {
                         out.push(
                             Diagnostic::new(
                                 codes::E051,
@@ -76,8 +112,8 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
                                 codes::E056,
                                 format!("{p}/address/@type"),
                                 format!(
-                                    "virtio-scsi IOThreads only available for virtio pci and virtio ccw controllers (address type is '{}')",
-                                    a.kind()
+                                    "virtio-scsi IOThreads only available for virtio pci and virtio ccw controllers (address type is {})",
+                                    crate::diag::quote(a.kind())
                                 ),
                             ));
                         }

@@ -21,7 +21,11 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
                     Diagnostic::new(
                         codes::E022,
                         format!("{p}/target/@dev"),
-                        format!("target dev='{dev}' is already used by {}", cx.path(first)),
+                        format!(
+                            "target dev={dev} is already used by {}",
+                            cx.path(first),
+                            dev = crate::diag::quote(dev)
+                        ),
                     )
                     .hint("give every disk its own target name"),
                 );
@@ -67,9 +71,12 @@ fn check_one(cx: &Cx<'_>, d: &Disk, p: &str, out: &mut Vec<Diagnostic>) {
         match parse_disk_name(dev) {
             Err(e) => {
                 let msg = if d.address.is_none() {
-                    format!("Unknown disk name '{dev}' and no address specified")
+                    format!(
+                        "Unknown disk name {dev} and no address specified",
+                        dev = crate::diag::quote(dev)
+                    )
                 } else {
-                    format!("invalid disk target '{dev}'")
+                    format!("invalid disk target {dev}", dev = crate::diag::quote(dev))
                 };
                 let hint = match e {
                     DiskNameError::Overflow => "the name has so many letters that its index overflows; use a shorter name such as 'sdz' or 'sdaa'",
@@ -81,7 +88,10 @@ fn check_one(cx: &Cx<'_>, d: &Disk, p: &str, out: &mut Vec<Diagnostic>) {
                 Diagnostic::new(
                     codes::E021,
                     format!("{tp}/@dev"),
-                    format!("invalid disk target '{dev}', partitions can't appear in disk targets"),
+                    format!(
+                        "invalid disk target {dev}, partitions can't appear in disk targets",
+                        dev = crate::diag::quote(dev)
+                    ),
                 )
                 .hint("name the whole disk ('sda', not 'sda1'); the guest partitions it"),
             ),
@@ -136,7 +146,10 @@ fn check_one(cx: &Cx<'_>, d: &Disk, p: &str, out: &mut Vec<Diagnostic>) {
                 Diagnostic::new(
                     codes::E004,
                     format!("{p}/@sgio"),
-                    format!("sgio='{s}' is not a valid sgio for <disk>"),
+                    format!(
+                        "sgio={s} is not a valid sgio for <disk>",
+                        s = crate::diag::quote(s)
+                    ),
                 )
                 .hint("accepted values: filtered, unfiltered"),
             );
@@ -185,7 +198,8 @@ fn check_one(cx: &Cx<'_>, d: &Disk, p: &str, out: &mut Vec<Diagnostic>) {
                     codes::E040,
                     at.clone(),
                     format!(
-                        "disk {name} is more than {max} characters ('{v}' has {})",
+                        "disk {name} is more than {max} characters ({} has {})",
+                        crate::diag::quote(v),
                         v.chars().count()
                     ),
                 )
@@ -208,8 +222,12 @@ fn check_one(cx: &Cx<'_>, d: &Disk, p: &str, out: &mut Vec<Diagnostic>) {
         let at = format!("{p}/wwn");
         if !crate::model::is_wwn(w) {
             out.push(
-                Diagnostic::new(codes::E042, at.clone(), format!("wwn '{w}' is not a WWN"))
-                    .hint("write 16 hex digits, e.g. 5000c50015ea71ac"),
+                Diagnostic::new(
+                    codes::E042,
+                    at.clone(),
+                    format!("wwn {w} is not a WWN", w = crate::diag::quote(w)),
+                )
+                .hint("write 16 hex digits, e.g. 5000c50015ea71ac"),
             );
         }
         if !matches!(bus, DiskBus::Ide | DiskBus::Scsi) {
@@ -229,7 +247,10 @@ fn check_one(cx: &Cx<'_>, d: &Disk, p: &str, out: &mut Vec<Diagnostic>) {
                 Diagnostic::new(
                     codes::E043,
                     format!("{p}/serial"),
-                    format!("driver serial '{s}' contains unsafe characters"),
+                    format!(
+                        "driver serial {s} contains unsafe characters",
+                        s = crate::diag::quote(s)
+                    ),
                 )
                 .hint("a serial may hold letters, digits, space and - _ . +"),
             );
@@ -295,7 +316,7 @@ fn check_one(cx: &Cx<'_>, d: &Disk, p: &str, out: &mut Vec<Diagnostic>) {
                 Diagnostic::new(
                     codes::E012,
                     format!("{p}/address/@type"),
-                    format!("Invalid address type '{}' for the disk '{dev}' with the bus type '{bus}'", a.kind()),
+                    format!("Invalid address type {} for the disk {dev} with the bus type '{bus}'", crate::diag::quote(a.kind()), dev = crate::diag::quote(dev)),
                 )
                 .hint(match bus {
                     DiskBus::Virtio => "a virtio disk is a PCI (or CCW) device: use <address type='pci' …/> or none",
@@ -377,7 +398,7 @@ fn check_lun(d: &Disk, bus: DiskBus, p: &str, out: &mut Vec<Diagnostic>) {
             let proto = src.and_then(|s| s.protocol.as_deref()).unwrap_or("");
             if proto != "iscsi" {
                 out.push(
-                    Diagnostic::new(codes::E031, format!("{p}/source/@protocol"), format!("disk device='lun' is not supported for protocol='{proto}'"))
+                    Diagnostic::new(codes::E031, format!("{p}/source/@protocol"), format!("disk device='lun' is not supported for protocol={proto}", proto = crate::diag::quote(proto)))
                         .hint("only iSCSI LUNs can be passed through over the network"),
                 );
             }
@@ -394,7 +415,10 @@ fn check_lun(d: &Disk, bus: DiskBus, p: &str, out: &mut Vec<Diagnostic>) {
                 Diagnostic::new(
                     codes::E032,
                     format!("{p}/driver/@type"),
-                    format!("disk device 'lun' must use 'raw' format, not '{fmt}'"),
+                    format!(
+                        "disk device 'lun' must use 'raw' format, not {fmt}",
+                        fmt = crate::diag::quote(fmt)
+                    ),
                 )
                 .hint("a passed-through LU has no image format: use type='raw' or drop it"),
             );

@@ -45,7 +45,10 @@ fn check_one(cx: &Cx<'_>, h: &Hostdev, p: &str, out: &mut Vec<Diagnostic>) {
                 Diagnostic::new(
                     codes::E004,
                     format!("{p}/@sgio"),
-                    format!("sgio='{s}' is not a valid sgio for <hostdev>"),
+                    format!(
+                        "sgio={s} is not a valid sgio for <hostdev>",
+                        s = crate::diag::quote(s)
+                    ),
                 )
                 .hint("accepted values: filtered, unfiltered"),
             );
@@ -77,8 +80,8 @@ fn check_scsi(cx: &Cx<'_>, h: &Hostdev, p: &str, out: &mut Vec<Diagnostic>) {
                 codes::E004,
                 format!("{sp}/@protocol"),
                 format!(
-                    "Unknown SCSI subsystem protocol '{}'",
-                    src.protocol.as_deref().unwrap_or_default()
+                    "Unknown SCSI subsystem protocol {}",
+                    crate::diag::quote(src.protocol.as_deref().unwrap_or_default())
                 ),
             )
             .hint("accepted values: adapter (the default), iscsi"),
@@ -169,7 +172,7 @@ fn check_scsi(cx: &Cx<'_>, h: &Hostdev, p: &str, out: &mut Vec<Diagnostic>) {
                 super::disk::check_scsi_drive(cx, c, b, t, u, &format!("{p}/address"), out);
             }
             other => out.push(
-                Diagnostic::new(codes::E012, format!("{p}/address/@type"), format!("a SCSI hostdev takes a drive address, not type '{}'", other.kind()))
+                Diagnostic::new(codes::E012, format!("{p}/address/@type"), format!("a SCSI hostdev takes a drive address, not type {}", crate::diag::quote(other.kind())))
                     .hint("use <address type='drive' controller='0' bus='0' target='0' unit='N'/> or none"),
             ),
         }
@@ -184,7 +187,10 @@ fn check_vhost(h: &Hostdev, p: &str, out: &mut Vec<Diagnostic>) {
                 Diagnostic::new(
                     codes::E004,
                     format!("{p}/@model"),
-                    format!("model='{m}' is not a valid model for a vhost-scsi hostdev"),
+                    format!(
+                        "model={m} is not a valid model for a vhost-scsi hostdev",
+                        m = crate::diag::quote(m)
+                    ),
                 )
                 .hint(format!(
                     "accepted values: {}",
@@ -213,7 +219,10 @@ fn check_vhost(h: &Hostdev, p: &str, out: &mut Vec<Diagnostic>) {
                     Diagnostic::new(
                         codes::E063,
                         format!("{sp}/@protocol"),
-                        format!("Unknown scsi_host subsystem protocol '{o}'"),
+                        format!(
+                            "Unknown scsi_host subsystem protocol {o}",
+                            o = crate::diag::quote(o)
+                        ),
                     )
                     .hint("the only scsi_host protocol is 'vhost'"),
                 ),
@@ -248,7 +257,10 @@ fn check_pci(h: &Hostdev, p: &str, out: &mut Vec<Diagnostic>) {
                 Diagnostic::new(
                     codes::E066,
                     format!("{p}/driver/@name"),
-                    format!("PCI device assignment driver '{n}' is not supported with QEMU"),
+                    format!(
+                        "PCI device assignment driver {n} is not supported with QEMU",
+                        n = crate::diag::quote(n)
+                    ),
                 )
                 .hint("use <driver name='vfio'/> or omit it"),
             );

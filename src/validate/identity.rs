@@ -86,7 +86,7 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
                         Diagnostic::new(
                             codes::E081,
                             format!("{p}/alias/@name"),
-                            format!("user alias '{a}' must be 'ua-' followed by letters, digits, '_' or '-'"),
+                            format!("user alias {a} must be 'ua-' followed by letters, digits, '_' or '-'", a = crate::diag::quote(&a)),
                         )
                         .hint("e.g. <alias name='ua-boot-disk'/>"),
                     );
@@ -96,7 +96,7 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
                     Diagnostic::new(
                         codes::W003,
                         format!("{p}/alias/@name"),
-                        format!("alias '{a}' is not a user alias: libvirt drops it when the domain is defined"),
+                        format!("alias {a} is not a user alias: libvirt drops it when the domain is defined", a = crate::diag::quote(&a)),
                     )
                     .hint(format!(
                         "name it 'ua-{a}' to keep it; aliases without 'ua-' only appear in the XML of a running domain"
@@ -108,7 +108,11 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
                     Diagnostic::new(
                         codes::E080,
                         format!("{p}/alias/@name"),
-                        format!("alias '{a}' is already used by {}", cx.path(first)),
+                        format!(
+                            "alias {a} is already used by {}",
+                            cx.path(first),
+                            a = crate::diag::quote(&a)
+                        ),
                     )
                     .hint("aliases become QEMU device ids and must be unique"),
                 );

@@ -98,6 +98,71 @@ impl<'a> LineIndex<'a> {
     }
 }
 
+/// XML 1.0 §2.2 `Char`: tab, newline, carriage return and every other character except the
+/// C0 controls, the surrogates and U+FFFE/U+FFFF.
+pub(crate) fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// How a character is named in a message: `U+001B`.
+fn char_name(c: char) -> String {
+    format!("U+{:04X}", c as u32)
+}
+
+/// XML 1.0 §2.11 end-of-line handling: CR LF and a lone CR become LF. (A carriage return
+/// written as `&#13;` is not touched: this runs before references are resolved.)
+fn eol(raw: &str) -> std::borrow::Cow<'_, str> {
+    if !raw.contains('\r') {
+        return raw.into();
+    }
+    raw.replace("\r\n", "\n").replace('\r', "\n").into()
+}
+
+/// XML 1.0 §3.3.3 attribute-value normalisation for CDATA attributes, after end-of-line
+/// handling: every literal tab and newline becomes a space. References (`&#10;`, `&#9;`) are
+/// resolved afterwards, so the characters they name are kept, as libxml2 (and so libvirt)
+/// keeps them.
+fn normalise_attr(raw: &str) -> std::borrow::Cow<'_, str> {
+    let v = eol(raw);
+    if !v.contains(['\t', '\n']) {
+        return v;
+    }
+    v.replace(['\t', '\n'], " ").into()
+}
+
+/// Resolve references in (end-of-line handled) text. An unknown entity is an entity error
+/// (E007); a malformed reference, or one naming a character XML does not allow (`&#x1B;`,
+/// `&#xFFFE;`), is not well-formed (E001), as libxml2 says.
+fn unescape(
+    raw: &str,
+    what: &str,
+    entity_hint: &'static str,
+) -> Result<String, (TreeErrorKind, String, &'static str)> {
+    let v = quick_xml::escape::unescape(raw).map_err(|e| match e {
+        quick_xml::escape::EscapeError::UnrecognizedEntity(..) => (
+            TreeErrorKind::Entity,
+            format!("unsupported entity or character reference{what}: {e}"),
+            entity_hint,
+        ),
+        _ => (
+            TreeErrorKind::Syntax,
+            format!("malformed XML: bad character reference{what}: {e}"),
+            "write a character reference as &#NNN; or &#xHHH; naming a character XML allows",
+        ),
+    })?;
+    if let Some(c) = v.chars().find(|c| !is_xml_char(*c)) {
+        return Err((
+            TreeErrorKind::Syntax,
+            format!(
+                "malformed XML: a character reference{what} names {}, a character XML does not allow",
+                char_name(c)
+            ),
+            "XML 1.0 allows no control character but tab, newline and carriage return, not even as a reference; remove it",
+        ));
+    }
+    Ok(v.into_owned())
+}
+
 fn err(kind: TreeErrorKind, message: impl Into<String>, hint: Option<&str>, pos: Pos) -> TreeError {
     TreeError {
         kind,
@@ -143,6 +208,20 @@ pub fn parse_document(bytes: &[u8], limits: Limits) -> Result<Document, TreeErro
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lines = LineIndex::new(text);
+    // XML 1.0 §2.2: a document is made of `Char`s only, comments and CDATA included. libxml2
+    // refuses the others, so libvirt never reads them; and echoed to a terminal (a raw ESC),
+    // they would act on it.
+    if let Some((at, c)) = text.char_indices().find(|(_, c)| !is_xml_char(*c)) {
+        return Err(err(
+            TreeErrorKind::Syntax,
+            format!(
+                "malformed XML: character {} is not allowed in an XML document",
+                char_name(c)
+            ),
+            Some("XML 1.0 allows no control character but tab, newline and carriage return; remove it (or check that the file is not binary)"),
+            lines.pos(at),
+        ));
+    }
     let mut reader = Reader::from_str(text);
     {
         let cfg = reader.config_mut();
@@ -215,14 +294,9 @@ pub fn parse_document(bytes: &[u8], limits: Limits) -> Result<Document, TreeErro
                 }
             }
             Event::Text(t) => {
-                let s = t.unescape().map_err(|e| {
-                    err(
-                        TreeErrorKind::Entity,
-                        format!("unsupported entity or character reference: {e}"),
-                        Some("only the five predefined entities (&amp; &lt; &gt; &apos; &quot;) and character references are accepted"),
-                        pos,
-                    )
-                })?;
+                let raw = std::str::from_utf8(&t).unwrap_or_default();
+                let s = unescape(&eol(raw), "", "only the five predefined entities (&amp; &lt; &gt; &apos; &quot;) and character references are accepted")
+                    .map_err(|(kind, message, hint)| err(kind, message, Some(hint), pos))?;
                 match stack.last_mut() {
                     Some(parent) => push_text(parent, &s),
                     None if s.trim().is_empty() => {}
@@ -237,7 +311,7 @@ pub fn parse_document(bytes: &[u8], limits: Limits) -> Result<Document, TreeErro
                 }
             }
             Event::CData(c) => {
-                let s = String::from_utf8_lossy(&c).into_owned();
+                let s = eol(&String::from_utf8_lossy(&c)).into_owned();
                 match stack.last_mut() {
                     Some(parent) => push_text(parent, &s),
                     None => {
@@ -251,7 +325,7 @@ pub fn parse_document(bytes: &[u8], limits: Limits) -> Result<Document, TreeErro
                 }
             }
             Event::Comment(c) => {
-                let node = Node::Comment(String::from_utf8_lossy(&c).into_owned());
+                let node = Node::Comment(eol(&String::from_utf8_lossy(&c)).into_owned());
                 match (stack.last_mut(), &root) {
                     (Some(parent), _) => parent.children.push(node),
                     (None, None) => prolog.push(node),
@@ -259,7 +333,7 @@ pub fn parse_document(bytes: &[u8], limits: Limits) -> Result<Document, TreeErro
                 }
             }
             Event::PI(p) => {
-                let node = Node::Pi(String::from_utf8_lossy(&p).into_owned());
+                let node = Node::Pi(eol(&String::from_utf8_lossy(&p)).into_owned());
                 match (stack.last_mut(), &root) {
                     (Some(parent), _) => parent.children.push(node),
                     (None, None) => prolog.push(node),
@@ -268,7 +342,7 @@ pub fn parse_document(bytes: &[u8], limits: Limits) -> Result<Document, TreeErro
             }
             Event::Decl(_) => {
                 let end = reader.buffer_position() as usize;
-                declaration = Some(text[start..end].trim().to_string());
+                declaration = Some(eol(text[start..end].trim()).into_owned());
             }
             Event::DocType(_) => {
                 return Err(err(
@@ -337,6 +411,7 @@ fn start_element(
         pos,
     };
     let base = text.as_ptr() as usize;
+    check_attribute_separation(e, text, lines, &el.name)?;
     for a in e.attributes().with_checks(true) {
         let a = a.map_err(|e| {
             err(
@@ -354,21 +429,59 @@ fn start_element(
         } else {
             pos
         };
-        let value = a.unescape_value().map_err(|e| {
-            err(
-                TreeErrorKind::Entity,
-                format!("unsupported entity or character reference in attribute: {e}"),
-                Some("only the five predefined entities and character references are accepted"),
-                apos,
-            )
-        })?;
+        let raw = std::str::from_utf8(&a.value).unwrap_or_default();
+        let value = unescape(
+            &normalise_attr(raw),
+            " in attribute",
+            "only the five predefined entities and character references are accepted",
+        )
+        .map_err(|(kind, message, hint)| err(kind, message, Some(hint), apos))?;
         el.attrs.push(Attr {
             name: String::from_utf8_lossy(key).into_owned(),
-            value: value.into_owned(),
+            value,
             pos: apos,
         });
     }
     Ok(el)
+}
+
+/// XML 1.0 §3.1: attributes are separated by whitespace. quick-xml reads
+/// `controller='1'target='2'` as two attributes; libxml2 refuses it ("attributes construct
+/// error"), and so must we, or the two readers see different documents.
+fn check_attribute_separation(
+    e: &BytesStart<'_>,
+    text: &str,
+    lines: &LineIndex<'_>,
+    name: &str,
+) -> Result<(), TreeError> {
+    let raw = e.attributes_raw();
+    let mut quote: Option<u8> = None;
+    for (i, &b) in raw.iter().enumerate() {
+        match quote {
+            Some(q) if b == q => {
+                quote = None;
+                if let Some(&next) = raw.get(i + 1) {
+                    if !(next.is_ascii_whitespace() || next == b'/' || next == b'>') {
+                        let off = (raw[i + 1..].as_ptr() as usize)
+                            .wrapping_sub(text.as_ptr() as usize)
+                            .min(text.len());
+                        return Err(err(
+                            TreeErrorKind::Syntax,
+                            format!(
+                                "malformed XML: attributes of <{name}> must be separated by whitespace"
+                            ),
+                            Some("put a space between an attribute's closing quote and the next attribute"),
+                            lines.pos(off),
+                        ));
+                    }
+                }
+            }
+            Some(_) => {}
+            None if b == b'\'' || b == b'"' => quote = Some(b),
+            None => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -424,6 +537,38 @@ mod tests {
     #[test]
     fn second_root_is_refused() {
         assert!(parse_document(b"<a/><b/>", Limits::default()).is_err());
+    }
+
+    #[test]
+    fn attribute_values_are_normalised_and_line_ends_handled() {
+        let doc = parse_document(
+            b"<a v='x\r\ny\tz\nw' r='p&#10;q&#9;r&#13;'>t\r\nu\rv&#13;</a>",
+            Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(doc.root.attr("v"), Some("x y z w"));
+        assert_eq!(doc.root.attr("r"), Some("p\nq\tr\r"));
+        assert_eq!(doc.root.text(), "t\nu\nv\r");
+    }
+
+    #[test]
+    fn characters_xml_forbids_are_refused() {
+        for src in [
+            &b"<a>\x1b</a>"[..],
+            b"<a>&#x1B;</a>",
+            b"<a>&#0;</a>",
+            b"<a x='&#xFFFE;'/>",
+            b"<a x='1'y='2'/>",
+            b"<!-- \x07 --><a/>",
+        ] {
+            let e = parse_document(src, Limits::default()).unwrap_err();
+            assert_eq!(
+                e.kind,
+                TreeErrorKind::Syntax,
+                "{}",
+                String::from_utf8_lossy(src)
+            );
+        }
     }
 
     #[test]

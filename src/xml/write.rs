@@ -1,5 +1,8 @@
 //! [`Element`] trees to text in libvirt's layout: two-space indentation, single-quoted
 //! attributes in the order given, empty elements self-closed, text-only elements on one line.
+//! An element whose content mixes text with elements or comments is written on one line as it
+//! is, without indentation inside: there the whitespace is content, and reindenting it would
+//! change what the next reader sees.
 
 use super::{Document, Element, Node};
 use std::fmt::Write as _;
@@ -86,8 +89,7 @@ fn write_misc(out: &mut String, n: &Node, depth: usize) {
     }
 }
 
-fn write_into(out: &mut String, el: &Element, depth: usize) {
-    indent(out, depth);
+fn write_start(out: &mut String, el: &Element) {
     out.push('<');
     out.push_str(&el.name);
     for a in &el.attrs {
@@ -97,6 +99,51 @@ fn write_into(out: &mut String, el: &Element, depth: usize) {
         escape(out, &a.value);
         out.push('\'');
     }
+}
+
+/// Mixed content: text beside elements, comments or processing instructions.
+fn is_mixed(el: &Element) -> bool {
+    el.children
+        .iter()
+        .any(|n| matches!(n, Node::Text(t) if !t.is_empty()))
+        && el.children.iter().any(|n| !matches!(n, Node::Text(_)))
+}
+
+/// An element and everything in it exactly as it is, on one line.
+fn write_inline(out: &mut String, el: &Element) {
+    write_start(out, el);
+    if el
+        .children
+        .iter()
+        .all(|n| matches!(n, Node::Text(t) if t.is_empty()))
+    {
+        out.push_str("/>");
+        return;
+    }
+    out.push('>');
+    for n in &el.children {
+        match n {
+            Node::Element(c) => write_inline(out, c),
+            Node::Text(t) => escape_text(out, t),
+            Node::Comment(c) => {
+                let _ = write!(out, "<!--{c}-->");
+            }
+            Node::Pi(p) => {
+                let _ = write!(out, "<?{p}?>");
+            }
+        }
+    }
+    let _ = write!(out, "</{}>", el.name);
+}
+
+fn write_into(out: &mut String, el: &Element, depth: usize) {
+    indent(out, depth);
+    if is_mixed(el) {
+        write_inline(out, el);
+        out.push('\n');
+        return;
+    }
+    write_start(out, el);
     let structured = el.children.iter().any(|n| !matches!(n, Node::Text(_)));
     if !structured {
         let text = el.text();
@@ -145,6 +192,24 @@ mod tests {
         assert_eq!(once, twice);
         assert!(once.contains("<!-- note -->"));
         assert!(once.contains("tail"));
+    }
+
+    #[test]
+    fn mixed_content_is_written_as_it_is() {
+        // Finding F3: `<memory>16<ok/></memory>` lost `<ok/>`, and reindenting mixed content
+        // changes its text.
+        for src in [
+            "<a>\n  <m u=''>16<ok/></m>\n</a>",
+            "<a>\n  <n> x <!-- c --> y </n>\n</a>",
+            "<a>\n  <d>Some <b>bold <i/> </b> text<?pi x?></d>\n</a>",
+        ] {
+            let doc = parse_document(src.as_bytes(), Limits::default()).unwrap();
+            let once = write_document(&doc);
+            let back = parse_document(once.as_bytes(), Limits::default()).unwrap();
+            let inner = |d: &Document| d.root.elements().next().unwrap().without_positions();
+            assert_eq!(inner(&back), inner(&doc), "{once}");
+            assert_eq!(write_document(&back), once);
+        }
     }
 
     #[test]
