@@ -287,6 +287,8 @@ pub mod codes {
         E056,
         /// virtio-only driver option on another model.
         E057,
+        /// More iothreads than domxml converts.
+        E059,
         /// sgio/rawio on a non-scsi hostdev.
         E060,
         /// SCSI hostdev without adapter or source address.

@@ -294,3 +294,53 @@ fn convert_passes_every_lu_of_a_whole_host_controller_at_its_host_target_and_lun
         ]
     );
 }
+
+#[test]
+fn an_unusable_sysfs_root_exits_2_like_validate_and_resolve_but_only_when_needed() {
+    let t = tempfile::tempdir().unwrap();
+    let nowhere = t.path().join("no-such-root");
+    let nowhere = nowhere.to_str().unwrap();
+    // A domain with SCSI hostdevs needs the host: the root's problem is an I/O error.
+    let o = domxml(&[
+        "convert",
+        "--sysfs-root",
+        nowhere,
+        &fixture("hostdev-passthrough.xml"),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no-such-root"), "{}", stderr(&o));
+    // One without them never reads it.
+    let o = domxml(&[
+        "convert",
+        "--sysfs-root",
+        nowhere,
+        &fixture("boot-disks.xml"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn convert_prints_what_the_host_scan_skipped() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sysfs/hostile");
+    let t = tempfile::tempdir().unwrap();
+    let xml = t.path().join("d.xml");
+    std::fs::write(
+        &xml,
+        "<domain type='qemu'><name>h</name><devices><hostdev mode='subsystem' type='scsi'>\
+         <source><adapter name='scsi_host0'/><address bus='0' target='0' unit='0'/></source>\
+         </hostdev></devices></domain>",
+    )
+    .unwrap();
+    let o = domxml(&[
+        "convert",
+        "--sysfs-root",
+        root.to_str().unwrap(),
+        xml.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("domxml: warning:") && stderr(&o).contains("too many symlinks"),
+        "{}",
+        stderr(&o)
+    );
+}

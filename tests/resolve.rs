@@ -663,6 +663,35 @@ fn loops_escapes_and_hostile_entries_are_skipped_with_warnings() {
 }
 
 #[test]
+fn naming_a_refused_host_says_what_was_refused_not_that_it_is_absent() {
+    let idx = index("hostile");
+    let named = |n: &str| Adapter {
+        name: Some(n.into()),
+        ..Default::default()
+    };
+    let loop_err = resolve_adapter(&idx, &named("scsi_host8")).unwrap_err();
+    assert!(matches!(
+        loop_err,
+        ResolveError::HostRefused { host: 8, .. }
+    ));
+    let m = loop_err.to_string();
+    assert!(
+        m.contains("SCSI host 8 was refused") && m.contains("too many symlinks"),
+        "{m}"
+    );
+    let escape = resolve_adapter(&idx, &named("scsi_host9"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        escape.contains("leads outside the sysfs root (to /etc)"),
+        "{escape}"
+    );
+    // A host that is really absent is still reported as absent.
+    let absent = resolve_adapter(&idx, &named("scsi_host7")).unwrap_err();
+    assert!(matches!(absent, ResolveError::NoSuchHost { host: 7, .. }));
+}
+
+#[test]
 fn symlinks_out_of_the_root_are_refused_not_followed() {
     let root = SysfsRoot::at(fixture("hostile")).unwrap();
     for p in [

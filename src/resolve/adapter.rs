@@ -85,11 +85,7 @@ pub fn resolve_adapter<'i>(idx: &'i Index, a: &Adapter) -> Result<&'i ScsiHost, 
         reason: p.message,
     })?;
     match form {
-        AdapterForm::HostNumber(n) => idx.host(n).ok_or_else(|| ResolveError::NoSuchHost {
-            host: n,
-            path: format!("{}/sys/class/scsi_host/host{n}", root_prefix(idx)),
-            present: idx.host_list(),
-        }),
+        AdapterForm::HostNumber(n) => idx.host(n).ok_or_else(|| idx.missing_host(n)),
         AdapterForm::ByParent { pci, unique_id } => by_parent(idx, &adapter, &pci.bdf(), unique_id),
         AdapterForm::FcHost { wwnn, wwpn } => by_wwn(idx, a, &adapter, &wwnn, &wwpn),
     }

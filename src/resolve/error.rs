@@ -121,6 +121,15 @@ pub enum ResolveError {
         /// The sysfs path tried.
         path: String,
     },
+    /// The host's sysfs entry exists but was refused while scanning (a symlink loop, a link
+    /// out of the root, a hostile name below it).
+    #[error("SCSI host {host} was refused while reading sysfs: {reason}")]
+    HostRefused {
+        /// The host number asked for.
+        host: u32,
+        /// The scan warning that says what was refused.
+        reason: String,
+    },
     /// The host does not exist.
     #[error("no SCSI host {host}: {path} does not exist; hosts present: {present}")]
     NoSuchHost {

@@ -136,6 +136,8 @@ pub struct Index {
     by_pci: HashMap<String, Vec<u32>>,
     by_block: HashMap<String, Hctl>,
     by_sg: HashMap<String, Hctl>,
+    /// Hosts whose class entry was refused while scanning, with the warning that says why.
+    refused_hosts: HashMap<u32, String>,
     /// True when any `scsi_generic` directory exists (the sg driver is loaded).
     pub sg_driver_loaded: bool,
     /// Entries skipped or left incomplete, with why.
@@ -234,8 +236,16 @@ impl Index {
                     ));
                     continue;
                 };
-                if let Some(h) = Self::scan_host(&mut s, &class_host, name, n, &fc)? {
-                    idx.hosts.insert(n, h);
+                match Self::scan_host(&mut s, &class_host, name, n, &fc)? {
+                    Some(h) => {
+                        idx.hosts.insert(n, h);
+                    }
+                    // Refused (a symlink loop, a link out of the root): remember why, so that
+                    // naming this host says what was refused rather than that it is absent.
+                    None => {
+                        let why = s.warnings.last().cloned().unwrap_or_default();
+                        idx.refused_hosts.insert(n, why);
+                    }
                 }
             }
         }
@@ -278,6 +288,9 @@ impl Index {
         // reads for that form. Real sysfs always has the class entry.
         let lu_hosts: Vec<u32> = idx.lus.keys().map(|h| h.host).collect();
         for n in lu_hosts {
+            if idx.refused_hosts.contains_key(&n) {
+                continue;
+            }
             idx.hosts.entry(n).or_insert_with(|| ScsiHost {
                 number: n,
                 device_path: SysPath::default(),
@@ -523,6 +536,28 @@ impl Index {
     }
 
     /// `host0, host2, …` or `none`, for messages.
+    /// Why host `n`'s class entry was refused while scanning, if it was.
+    pub fn refused_host(&self, n: u32) -> Option<&str> {
+        self.refused_hosts.get(&n).map(String::as_str)
+    }
+
+    /// The error for a host that is not in the index: refused while scanning, or absent.
+    pub(crate) fn missing_host(&self, n: u32) -> ResolveError {
+        let root = if self.root == "/" { "" } else { &self.root };
+        match self.refused_host(n) {
+            Some(why) => ResolveError::HostRefused {
+                host: n,
+                reason: why.to_string(),
+            },
+            None => ResolveError::NoSuchHost {
+                host: n,
+                path: format!("{root}/sys/class/scsi_host/host{n}"),
+                present: self.host_list(),
+            },
+        }
+    }
+
+    /// The hosts present, `host0, host2`, for messages.
     pub fn host_list(&self) -> String {
         list_or_none(self.hosts.keys().map(|n| format!("host{n}")))
     }

@@ -20,18 +20,7 @@ pub fn lookup_lu(idx: &Index, hctl: Hctl) -> Result<&Lu, ResolveError> {
     };
     let Some(lu) = idx.lu(hctl) else {
         if idx.host(hctl.host).is_none() {
-            return Err(ResolveError::NoSuchHost {
-                host: hctl.host,
-                path: {
-                    let root = if idx.root == "/" {
-                        ""
-                    } else {
-                        idx.root.as_str()
-                    };
-                    format!("{root}/sys/class/scsi_host/host{}", hctl.host)
-                },
-                present: idx.host_list(),
-            });
+            return Err(idx.missing_host(hctl.host));
         }
         return Err(ResolveError::NoSuchLu {
             hctl: hctl.to_string(),

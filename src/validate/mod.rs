@@ -23,6 +23,13 @@ pub fn validate(def: &Definition) -> Vec<Diagnostic> {
     }
 }
 
+/// The most `<iothreads>` a domain may ask for. libvirt sets no bound and would start them
+/// all; each is a host thread and an `-object` on the command line, so a count far beyond any
+/// host's cores is a typo that would otherwise cost memory and time in proportion to the
+/// number, not to the document (a 30-byte `<iothreads>4294967295</iothreads>` asked for four
+/// billion).
+pub const MAX_IOTHREADS: u32 = 16384;
+
 /// Validate a domain.
 pub fn validate_domain(d: &Domain) -> Vec<Diagnostic> {
     let layout = ScsiLayout::of(d);
@@ -33,6 +40,16 @@ pub fn validate_domain(d: &Domain) -> Vec<Diagnostic> {
         layout: &layout,
         paths: &paths,
     };
+    if let Some(n) = d.iothreads.filter(|&n| n > MAX_IOTHREADS) {
+        out.push(
+            Diagnostic::new(
+                crate::diag::codes::E059,
+                "/domain/iothreads",
+                format!("{n} iothreads is more than domxml converts (at most {MAX_IOTHREADS})"),
+            )
+            .hint("each iothread is a host thread and an -object on the command line: give the number the guest's disks and controllers use"),
+        );
+    }
     controller::check(&cx, &mut out);
     disk::check(&cx, &mut out);
     hostdev::check(&cx, &mut out);
