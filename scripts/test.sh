@@ -62,5 +62,9 @@ if cargo tree --no-default-features -e normal --prefix none | grep -E '^(clap|cl
   exit 1
 fi
 cargo test --quiet --no-default-features --lib --test library_use
+echo "== fuzz (${DOMXML_FUZZ_SECONDS:-30}s per target; skipped without nightly)"
+# Every submission is fuzzed briefly from the fixtures' seeds; a finding fails CI. Longer
+# campaigns: FUZZING.md.
+bash scripts/fuzz.sh "${DOMXML_FUZZ_SECONDS:-30}"
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet

@@ -170,6 +170,7 @@ fn deep_nesting_is_refused_by_the_depth_bound() {
         Limits {
             max_bytes: usize::MAX,
             max_depth: 64,
+            ..Limits::default()
         },
     );
     assert_eq!(got, vec!["E006"]);
@@ -183,11 +184,59 @@ fn oversized_input_is_refused_by_the_size_bound() {
             &big,
             Limits {
                 max_bytes: 1024,
-                max_depth: 64
+                max_depth: 64,
+                ..Limits::default()
             }
         ),
         vec!["E006"]
     );
+}
+
+#[test]
+fn device_count_and_attribute_length_are_bounded_with_located_errors() {
+    let many = format!(
+        "<domain type='qemu'>\n<devices>{}</devices></domain>",
+        "<input type='tablet'/>".repeat(11)
+    );
+    let limits = Limits {
+        max_devices: 10,
+        ..Limits::default()
+    };
+    let c = domxml::check(many.as_bytes(), limits);
+    assert_eq!(c.diagnostics.len(), 1, "{:?}", c.diagnostics);
+    let d = &c.diagnostics[0];
+    assert_eq!(
+        (d.code.as_str(), d.path.as_str()),
+        ("E006", "/domain/devices")
+    );
+    assert_eq!(d.pos.map(|p| p.line), Some(2));
+    assert!(
+        d.message.contains("11 devices, over the limit of 10"),
+        "{}",
+        d.message
+    );
+    // Ten is fine.
+    let ten = many.replacen("<input type='tablet'/>", "", 1);
+    assert!(domxml::check(ten.as_bytes(), limits).is_valid(false));
+
+    let long = format!(
+        "<domain type='qemu'><devices><disk type='file'><source file='/{}'/></disk></devices></domain>",
+        "a".repeat(5000)
+    );
+    let limits = Limits {
+        max_attr_bytes: 4096,
+        ..Limits::default()
+    };
+    let c = domxml::check(long.as_bytes(), limits);
+    let d = &c.diagnostics[0];
+    assert_eq!(d.code.as_str(), "E006");
+    assert!(
+        d.message
+            .contains("attribute file of <source> is 5001 bytes long, over the limit of 4096"),
+        "{}",
+        d.message
+    );
+    assert!(d.hint.as_deref().unwrap().contains("--max-attr-bytes"));
 }
 
 #[test]

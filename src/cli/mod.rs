@@ -24,6 +24,12 @@ struct Cli {
     /// Refuse inputs whose elements nest deeper than this.
     #[arg(long, global = true, default_value_t = Limits::default().max_depth, value_name = "N")]
     max_depth: usize,
+    /// Refuse domains with more devices than this.
+    #[arg(long, global = true, default_value_t = Limits::default().max_devices, value_name = "N")]
+    max_devices: usize,
+    /// Refuse attribute values longer than this many bytes.
+    #[arg(long, global = true, default_value_t = Limits::default().max_attr_bytes, value_name = "BYTES")]
+    max_attr_bytes: usize,
     #[command(subcommand)]
     command: Command,
 }
@@ -133,6 +139,8 @@ pub(crate) fn main() -> ExitCode {
     let limits = Limits {
         max_bytes: cli.max_bytes,
         max_depth: cli.max_depth,
+        max_devices: cli.max_devices,
+        max_attr_bytes: cli.max_attr_bytes,
     };
     match cli.command {
         Command::Validate {

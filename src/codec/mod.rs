@@ -50,6 +50,22 @@ pub fn parse_bytes(bytes: &[u8], limits: Limits) -> Result<Parsed, Vec<Diagnosti
         d.hint = e.hint;
         vec![d]
     })?;
+    if let Some(devices) = doc.root.elements().find(|e| e.name == "devices") {
+        let n = devices.elements().count();
+        if n > limits.max_devices {
+            let d = Diagnostic::new(
+                codes::E006,
+                format!("/{}/devices", doc.root.name),
+                format!(
+                    "<devices> has {n} devices, over the limit of {}",
+                    limits.max_devices
+                ),
+            )
+            .at(devices.pos)
+            .hint("raise the bound with --max-devices if this file is genuine");
+            return Err(vec![d]);
+        }
+    }
     let cx = Ctx::default();
     let root_path = format!("/{}", doc.root.name);
     let r = R::new(&cx, &doc.root, root_path.clone());

@@ -198,9 +198,25 @@ pub struct SysfsRoot {
     /// per directory instead of once per attribute keeps the scan at a few system calls per
     /// attribute (`realpath` costs one `readlink` per path component).
     verified: RefCell<HashSet<SysPath>>,
+    /// The most bytes read of one attribute ([`MAX_ATTR`] unless set).
+    max_attr: u64,
 }
 
 impl SysfsRoot {
+    /// Read at most `n` bytes of any one attribute (default [`MAX_ATTR`]); what is longer is
+    /// cut there, and `sysfs-snapshot` says which attributes were cut.
+    ///
+    /// ```
+    /// let root = domxml::SysfsRoot::at(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sysfs/q35"))
+    ///     .unwrap()
+    ///     .with_max_attr_bytes(4096);
+    /// assert!(domxml::resolve::Index::scan(&root).is_ok());
+    /// ```
+    pub fn with_max_attr_bytes(mut self, n: u64) -> SysfsRoot {
+        self.max_attr = n;
+        self
+    }
+
     /// The host's own sysfs (`/`).
     pub fn system() -> Result<SysfsRoot, ResolveError> {
         SysfsRoot::at("/")
@@ -232,6 +248,7 @@ impl SysfsRoot {
             recording: RefCell::new(None),
             cut: RefCell::new(Vec::new()),
             verified: RefCell::new(HashSet::new()),
+            max_attr: MAX_ATTR,
         })
     }
 
@@ -439,11 +456,11 @@ impl SysfsRoot {
             ));
         }
         let mut buf = Vec::new();
-        file.take(MAX_ATTR + 1)
+        file.take(self.max_attr + 1)
             .read_to_end(&mut buf)
             .map_err(|e| ResolveError::io(&full, e))?;
-        if buf.len() as u64 > MAX_ATTR {
-            buf.truncate(MAX_ATTR as usize);
+        if buf.len() as u64 > self.max_attr {
+            buf.truncate(self.max_attr as usize);
             if self.recording.borrow().is_some() {
                 self.cut.borrow_mut().push(p.clone());
             }

@@ -12,6 +12,10 @@ pub struct Limits {
     pub max_bytes: usize,
     /// Deepest element nesting.
     pub max_depth: usize,
+    /// Most children of `<devices>` (devices and comments).
+    pub max_devices: usize,
+    /// Longest attribute value, in bytes after unescaping.
+    pub max_attr_bytes: usize,
 }
 
 impl Default for Limits {
@@ -19,6 +23,8 @@ impl Default for Limits {
         Limits {
             max_bytes: 64 * 1024 * 1024,
             max_depth: 64,
+            max_devices: 1_000_000,
+            max_attr_bytes: 64 * 1024,
         }
     }
 }
@@ -270,7 +276,7 @@ pub fn parse_document(bytes: &[u8], limits: Limits) -> Result<Document, TreeErro
                         pos,
                     ));
                 }
-                stack.push(start_element(&e, text, &lines, pos)?);
+                stack.push(start_element(&e, text, &lines, pos, limits)?);
             }
             Event::Empty(e) => {
                 if stack.len() + 1 > limits.max_depth {
@@ -281,7 +287,7 @@ pub fn parse_document(bytes: &[u8], limits: Limits) -> Result<Document, TreeErro
                         pos,
                     ));
                 }
-                let el = start_element(&e, text, &lines, pos)?;
+                let el = start_element(&e, text, &lines, pos, limits)?;
                 close(el, &mut stack, &mut root);
             }
             Event::End(_) => {
@@ -402,6 +408,7 @@ fn start_element(
     text: &str,
     lines: &LineIndex<'_>,
     pos: Pos,
+    limits: Limits,
 ) -> Result<Element, TreeError> {
     let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
     let mut el = Element {
@@ -436,6 +443,20 @@ fn start_element(
             "only the five predefined entities and character references are accepted",
         )
         .map_err(|(kind, message, hint)| err(kind, message, Some(hint), apos))?;
+        if value.len() > limits.max_attr_bytes {
+            return Err(err(
+                TreeErrorKind::Bound,
+                format!(
+                    "attribute {} of <{}> is {} bytes long, over the limit of {} bytes",
+                    String::from_utf8_lossy(key),
+                    el.name,
+                    value.len(),
+                    limits.max_attr_bytes
+                ),
+                Some("raise the bound with --max-attr-bytes if this file is genuine"),
+                apos,
+            ));
+        }
         el.attrs.push(Attr {
             name: String::from_utf8_lossy(key).into_owned(),
             value,
@@ -521,6 +542,7 @@ mod tests {
             Limits {
                 max_bytes: 1000,
                 max_depth: 50,
+                ..Limits::default()
             },
         )
         .unwrap_err();
