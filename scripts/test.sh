@@ -68,3 +68,4 @@ echo "== fuzz (${DOMXML_FUZZ_SECONDS:-30}s per target; skipped without nightly)"
 bash scripts/fuzz.sh "${DOMXML_FUZZ_SECONDS:-30}"
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
+echo "test.sh: all checks passed in ${SECONDS}s"

@@ -151,7 +151,7 @@ pub(crate) fn default_scsi_model(domain: &Domain) -> ScsiModel {
 /// add every SCSI controller 0..=N that is not defined (reference §c.3), each a PCI device of
 /// its own; libvirt's schema (`domaincommon.rng`, `driveaddress`) allows `controller='0'` to
 /// `'99'` only, so `virt-xml-validate` and `virsh define --validate` refuse anything larger.
-/// The validator refuses a device above it (E016), and [`ScsiLayout`] lists implicit
+/// The validator refuses a device above it (E016), and the SCSI layout lists implicit
 /// controllers only up to it.
 pub const MAX_SCSI_CONTROLLER_INDEX: u32 = 99;
 
