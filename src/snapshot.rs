@@ -39,6 +39,17 @@ pub struct Entry {
 /// Convert every `NAME.xml` in `dir` (in name order) and compare it with `NAME.args`, or
 /// write `NAME.args` when `update` is set. Fails only on I/O: a directory or file that cannot
 /// be read, a snapshot that cannot be written.
+///
+/// ```
+/// use domxml::snapshot::{check_dir, Status};
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::write(dir.path().join("g.xml"), "<domain type='qemu'><name>g</name></domain>").unwrap();
+/// let opts = domxml::Options::default();
+/// let run = |update| check_dir(dir.path(), &opts, domxml::Host::Offline, Default::default(), update).unwrap();
+/// assert!(matches!(run(false)[0].status, Status::Missing));
+/// assert!(matches!(run(true)[0].status, Status::Written));
+/// assert!(matches!(run(false)[0].status, Status::Matches));
+/// ```
 pub fn check_dir(
     dir: &Path,
     opts: &Options,

@@ -110,6 +110,12 @@ pub fn parse_bytes(bytes: &[u8], limits: Limits) -> Result<Parsed, Vec<Diagnosti
 }
 
 /// Read from a string with default limits.
+///
+/// ```
+/// let p = domxml::codec::parse_str("<domain type='qemu'><name>g</name><bogus/></domain>").unwrap();
+/// assert_eq!(p.warnings[0].code, domxml::codes::W001); // kept, and reported
+/// assert!(domxml::codec::parse_str("<domain>").is_err());
+/// ```
 pub fn parse_str(s: &str) -> Result<Parsed, Vec<Diagnostic>> {
     parse_bytes(s.as_bytes(), Limits::default())
 }
@@ -123,6 +129,11 @@ pub fn to_element(def: &Definition) -> xml::Element {
 }
 
 /// A definition as canonical XML.
+///
+/// ```
+/// let p = domxml::codec::parse_str("<domain type='qemu'><name>g</name></domain>").unwrap();
+/// assert_eq!(domxml::codec::write_definition(&p.definition), "<domain type='qemu'>\n  <name>g</name>\n  <devices/>\n</domain>\n");
+/// ```
 pub fn write_definition(def: &Definition) -> String {
     xml::write_element(&to_element(def))
 }
@@ -134,6 +145,15 @@ pub fn write_domain(d: &crate::model::Domain) -> String {
 
 /// A parsed document written back canonically, declaration and outer comments included:
 /// what `domxml fmt` prints.
+///
+/// ```
+/// let src = "<?xml version='1.0'?>\n<!-- vm -->\n<domain type='qemu' ><name>g</name></domain>\n";
+/// let p = domxml::codec::parse_str(src).unwrap();
+/// assert_eq!(
+///     domxml::codec::write_document(&p),
+///     "<?xml version='1.0'?>\n<!-- vm -->\n<domain type='qemu'>\n  <name>g</name>\n  <devices/>\n</domain>\n"
+/// );
+/// ```
 pub fn write_document(parsed: &Parsed) -> String {
     xml::write_document(&xml::Document {
         declaration: parsed.declaration.clone(),

@@ -15,7 +15,18 @@ use crate::assign::ScsiLayout;
 use crate::diag::Diagnostic;
 use crate::model::{Adapter, Definition, Domain};
 
-/// Validate a definition. Returns every finding (errors only: warnings come from parsing).
+/// Validate a definition. Returns every finding (errors only: warnings come from parsing),
+/// with element paths; [`crate::check`] adds lines and columns.
+///
+/// ```
+/// let p = domxml::codec::parse_str("<domain type='qemu'><devices>\
+///   <disk type='file'><source file='/a'/><target dev='sda' bus='scsi'/></disk>\
+///   <disk type='file'><source file='/b'/><target dev='sda' bus='scsi'/></disk>\
+///   </devices></domain>").unwrap();
+/// let found = domxml::validate::validate(&p.definition);
+/// assert_eq!(found[0].code, domxml::codes::E022); // two disks named sda
+/// assert_eq!(found[0].path, "/domain/devices/disk[2]/target/@dev");
+/// ```
 pub fn validate(def: &Definition) -> Vec<Diagnostic> {
     match def {
         Definition::Domain(d) => validate_domain(d),
