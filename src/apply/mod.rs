@@ -28,3 +28,8 @@ pub mod render;
 
 pub use key::DeviceKey;
 pub use plan::{diff, diff_both, Action, Call, Plan, PlanError, Side, Targets};
+pub mod backend;
+pub mod exec;
+pub mod fake;
+pub mod lifecycle;
+pub mod slots;
