@@ -235,6 +235,16 @@ pub struct Managed {
 /// Every managed device of a domain, in document order, each with its identity; hostdevs are
 /// keyed by their resolved LU when `resolved` (of this same domain) has one.
 pub fn managed(d: &Domain, resolved: Option<&ResolvedDomain>) -> Result<Vec<Managed>, KeyError> {
+    managed_ids(d, resolved, None)
+}
+
+/// Like [`managed`], with SCSI hostdevs at the positions in `ids` identified by the stable
+/// identity given there (from domxml's metadata, or from resolving the stable form).
+pub fn managed_ids(
+    d: &Domain,
+    resolved: Option<&ResolvedDomain>,
+    ids: Option<&std::collections::BTreeMap<usize, String>>,
+) -> Result<Vec<Managed>, KeyError> {
     let paths = d.devices.paths();
     let mut out: Vec<Managed> = Vec::new();
     let mut seen: std::collections::HashMap<DeviceKey, String> = Default::default();
@@ -243,7 +253,12 @@ pub fn managed(d: &Domain, resolved: Option<&ResolvedDomain>) -> Result<Vec<Mana
         let Some(key) = key_of(dev, r, &paths[i]) else {
             continue;
         };
-        let key = key?;
+        let mut key = key?;
+        if let (DeviceKey::ScsiLu { .. }, Some(id)) = (&key, ids.and_then(|m| m.get(&i))) {
+            key = DeviceKey::ScsiLu {
+                identity: id.clone(),
+            };
+        }
         if let Some(other) = seen.get(&key) {
             return Err(KeyError::Duplicate {
                 path: paths[i].clone(),

@@ -31,5 +31,10 @@ pub use plan::{diff, diff_both, Action, Call, Plan, PlanError, Side, Targets};
 pub mod backend;
 pub mod exec;
 pub mod fake;
+#[cfg(feature = "libvirt")]
+pub mod libvirt;
 pub mod lifecycle;
+#[cfg(feature = "libvirt")]
+pub mod online;
 pub mod slots;
+pub mod stable;

@@ -223,6 +223,8 @@ pub struct Side<'a> {
     pub domain: &'a Domain,
     /// Its resolution against the host, if any.
     pub resolved: Option<&'a ResolvedDomain>,
+    /// Stable identities of SCSI hostdevs by device position (see `apply::stable`).
+    pub ids: Option<&'a BTreeMap<usize, String>>,
 }
 
 impl<'a> From<&'a Domain> for Side<'a> {
@@ -230,6 +232,7 @@ impl<'a> From<&'a Domain> for Side<'a> {
         Side {
             domain,
             resolved: None,
+            ids: None,
         }
     }
 }
@@ -296,7 +299,17 @@ pub fn desired_managed(
     d: &Domain,
     resolved: Option<&ResolvedDomain>,
 ) -> Result<Vec<Managed>, KeyError> {
-    let mut m = managed(d, resolved)?;
+    managed_of(Side {
+        domain: d,
+        resolved,
+        ids: None,
+    })
+}
+
+/// [`desired_managed`] of one side, its stable identities applied.
+pub fn managed_of(side: Side<'_>) -> Result<Vec<Managed>, KeyError> {
+    let d = side.domain;
+    let mut m = super::key::managed_ids(d, side.resolved, side.ids)?;
     let declared: BTreeSet<u32> = m
         .iter()
         .filter_map(|x| match x.key {
@@ -320,11 +333,11 @@ pub fn desired_managed(
 
 fn diff_changes(c: Side<'_>, d: Side<'_>, targets: Targets) -> Result<Vec<Change>, PlanError> {
     let name = name_of(d.domain);
-    let cm = desired_managed(c.domain, c.resolved).map_err(|source| PlanError::Current {
+    let cm = managed_of(c).map_err(|source| PlanError::Current {
         domain: name.clone(),
         source,
     })?;
-    let dm = desired_managed(d.domain, d.resolved).map_err(|source| PlanError::Desired {
+    let dm = managed_of(d).map_err(|source| PlanError::Desired {
         domain: name.clone(),
         source,
     })?;

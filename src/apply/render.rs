@@ -108,3 +108,22 @@ pub fn to_json(plan: &Plan) -> Value {
         }
     })
 }
+
+/// The plan for a domain that does not exist yet: its managed devices, then the define
+/// (and start) call that creates it.
+pub fn human_define(plan: &Plan, desired: &str, start: bool) -> String {
+    let mut s = format!(
+        "Domain '{}' does not exist: it is defined from {desired} with {} managed device{}:\n\n",
+        plan.domain,
+        plan.changes.len(),
+        if plan.changes.len() == 1 { "" } else { "s" }
+    );
+    for c in &plan.changes {
+        let _ = writeln!(s, "  {:<3} {}", c.action.symbol(), c.key);
+    }
+    let _ = writeln!(s, "\nSteps:\n   1. virDomainDefineXML");
+    if start {
+        let _ = writeln!(s, "   2. virDomainCreate");
+    }
+    s
+}

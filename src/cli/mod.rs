@@ -1,5 +1,6 @@
 //! Arguments and dispatch.
 
+mod apply;
 mod convert;
 mod fmt;
 mod input;
@@ -143,6 +144,19 @@ enum Command {
         #[arg(value_name = "DESIRED")]
         desired: PathBuf,
     },
+    /// Bring a domain's managed devices (SCSI controllers, SCSI and lun disks, SCSI /
+    /// vhost-scsi / PCI hostdevs) to those of DESIRED through libvirt: shows the plan, asks on
+    /// a terminal (unless --yes), then attaches, detaches and updates devices one call at a
+    /// time, retrying and cleaning up after failures. A domain that does not exist is defined
+    /// (and started with --start). Stable SCSI adapters are resolved through sysfs into the
+    /// `scsi_hostN` form libvirt accepts, and recorded in the domain's <metadata>. Several
+    /// --connect (or --hosts FILE) apply to many hosts at once, each reported. Needs the
+    /// `libvirt` feature. Exit 0 when every host converged (or nothing changed), 1 when one
+    /// did not, 2 on usage, I/O or connection errors.
+    Apply {
+        #[command(flatten)]
+        args: apply::ApplyArgs,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -201,6 +215,7 @@ pub(crate) fn main() -> ExitCode {
                 limits,
             ),
         },
+        Command::Apply { args } => apply::run(&args, limits, false),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "domxml", &mut std::io::stdout());
             ExitCode::SUCCESS

@@ -112,10 +112,12 @@ pub(crate) fn offline(
         Side {
             domain: &c,
             resolved: rc.as_ref(),
+            ids: None,
         },
         Side {
             domain: &d,
             resolved: rd.as_ref(),
+            ids: None,
         },
         targets.or(Targets::BOTH),
     );
@@ -134,16 +136,25 @@ pub(crate) fn offline(
     }
 }
 
-/// `domxml plan --connect URI DESIRED` in a build without libvirt: say how to get it.
-#[cfg(not(feature = "libvirt"))]
+/// `domxml plan --connect URI DESIRED`: the plan against what libvirt has.
 pub(crate) fn online(
-    _connect: &[String],
-    _desired: &Path,
-    _targets: TargetArgs,
-    _sysfs_root: Option<&PathBuf>,
-    _format: PlanFormat,
-    _limits: Limits,
+    connect: &[String],
+    desired: &Path,
+    targets: TargetArgs,
+    sysfs_root: Option<&PathBuf>,
+    format: PlanFormat,
+    limits: Limits,
 ) -> ExitCode {
-    eprintln!("{}", super::NO_LIBVIRT);
-    ExitCode::from(2)
+    let a = super::apply::ApplyArgs {
+        connect: connect.to_vec(),
+        hosts: None,
+        jobs: 4,
+        targets,
+        start: false,
+        yes: true,
+        sysfs_root: sysfs_root.cloned(),
+        format,
+        desired: desired.to_path_buf(),
+    };
+    super::apply::run(&a, limits, true)
 }
