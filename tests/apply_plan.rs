@@ -303,3 +303,100 @@ proptest! {
         prop_assert!(diff(&got, &b, Targets::BOTH).unwrap().is_empty());
     }
 }
+
+// ---- stable adapters: resolved for libvirt, compared by stable identity ----
+
+mod stable {
+    use super::domain;
+    use domxml::apply::plan::{diff, Action, Side, Targets};
+    use domxml::apply::stable::{identities, realize, with_metadata};
+    use domxml::resolve::{Index, SysfsRoot};
+
+    fn q35() -> Index {
+        let root = SysfsRoot::at(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sysfs/q35")).unwrap();
+        Index::scan(&root).unwrap()
+    }
+
+    const FLAT: &str = "<domain type='qemu'><name>v</name><devices>\
+      <controller type='scsi' index='0' model='virtio-scsi'/>\
+      <hostdev mode='subsystem' type='scsi'><source><adapter parent='pci_0000_01_00_0' unique_id='0'/>\
+      <address bus='0' target='3' unit='5'/></source></hostdev></devices></domain>";
+
+    #[test]
+    fn a_flat_adapter_becomes_scsi_host_n_and_is_recorded() {
+        let r = realize(&domain(FLAT), Some(&q35())).unwrap();
+        let xml = domxml::write_domain(&r.domain);
+        assert!(xml.contains("<adapter name='scsi_host6'/>"), "{xml}");
+        assert_eq!(r.records.len(), 1);
+        assert_eq!(r.records[0].realized, "hostdev scsi (scsi_host6 0:3:5)");
+        assert_eq!(r.records[0].identity, "pci_0000_01_00_0/0 0:3:5");
+    }
+
+    #[test]
+    fn a_stable_adapter_without_a_host_says_to_pass_a_sysfs_root() {
+        let e = realize(&domain(FLAT), None).unwrap_err().to_string();
+        assert!(e.contains("--sysfs-root"), "{e}");
+    }
+
+    #[test]
+    fn the_applied_stable_hostdev_plans_nothing_next_time() {
+        let want = realize(&domain(FLAT), Some(&q35())).unwrap();
+        let current = with_metadata(&want.domain, &want.records);
+        let ids = identities(&current);
+        let plan = diff(
+            Side { domain: &current, resolved: None, ids: Some(&ids) },
+            Side { domain: &want.domain, resolved: None, ids: Some(&want.ids) },
+            Targets::CONFIG,
+        )
+        .unwrap();
+        assert!(plan.is_empty(), "{:?}", plan.changes);
+    }
+
+    #[test]
+    fn a_renumbered_host_plans_exactly_the_reattach_it_needs() {
+        let want = realize(&domain(FLAT), Some(&q35())).unwrap();
+        // Applied on an earlier boot, when the same host was scsi_host3.
+        let old_xml = domxml::write_domain(&want.domain).replace("scsi_host6", "scsi_host3");
+        let mut recs = want.records.clone();
+        recs[0].realized = "hostdev scsi (scsi_host3 0:3:5)".into();
+        let current = with_metadata(&domain(&old_xml), &recs);
+        let ids = identities(&current);
+        let plan = diff(
+            Side { domain: &current, resolved: None, ids: Some(&ids) },
+            Side { domain: &want.domain, resolved: None, ids: Some(&want.ids) },
+            Targets::CONFIG,
+        )
+        .unwrap();
+        assert_eq!(plan.changes.len(), 1, "{:?}", plan.changes);
+        assert_eq!(plan.changes[0].action, Action::Replace);
+        assert_eq!(plan.changes[0].key.to_string(), "hostdev scsi (pci_0000_01_00_0/0 0:3:5)");
+        assert_eq!(
+            plan.changes[0].reasons,
+            ["source/adapter/@name: 'scsi_host3' → 'scsi_host6'"]
+        );
+        // Without the metadata the old device would be a different one: a detach and an
+        // attach of two unrelated hostdevs.
+        let bare = domain(&old_xml);
+        let plan = diff(
+            Side { domain: &bare, resolved: None, ids: None },
+            Side { domain: &want.domain, resolved: None, ids: Some(&want.ids) },
+            Targets::CONFIG,
+        )
+        .unwrap();
+        assert_eq!(plan.count(Action::Detach) + plan.count(Action::Attach), 2);
+    }
+
+    #[test]
+    fn a_whole_host_controller_becomes_one_hostdev_per_lu_keyed_by_wwid() {
+        let d = domain("<domain type='qemu'><name>v</name><devices>\
+          <controller type='scsi' index='1' model='virtio-scsi'><source><adapter name='scsi_host9'/>\
+          <address type='scsi' bus='0' target='1'/></source></controller></devices></domain>");
+        let r = realize(&d, Some(&q35())).unwrap();
+        let xml = domxml::write_domain(&r.domain);
+        assert!(!xml.contains("<source><adapter name='scsi_host9'/><address type='scsi'"), "{xml}");
+        assert_eq!(xml.matches("<hostdev mode='subsystem' type='scsi'>").count(), 2, "{xml}");
+        assert!(xml.contains("<address type='drive' controller='1' bus='0' target='1' unit='1'/>"), "{xml}");
+        let ids: Vec<&String> = r.ids.values().collect();
+        assert_eq!(ids, ["wwid naa.3333333000005208", "wwid naa.3333333000005209"]);
+    }
+}
