@@ -34,11 +34,17 @@ fn missing_tool<'a>(tools: &[&'a str]) -> Option<&'a str> {
 /// A fresh embedded root (its URI), or `None` after reporting why not.
 fn embedded_root(dir: &Path) -> Option<String> {
     if let Some(t) = missing_tool(&["virsh", "qemu-system-x86_64"]) {
-        skipped(&format!("{t} is not installed (apt-get install libvirt-clients qemu-system-x86)"));
+        skipped(&format!(
+            "{t} is not installed (apt-get install libvirt-clients qemu-system-x86)"
+        ));
         return None;
     }
-    if !Path::new("/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so").exists() {
-        skipped("libvirt's QEMU driver is not installed (apt-get install libvirt-daemon-driver-qemu)");
+    if !Path::new("/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so")
+        .exists()
+    {
+        skipped(
+            "libvirt's QEMU driver is not installed (apt-get install libvirt-daemon-driver-qemu)",
+        );
         return None;
     }
     let root = dir.join("root");
@@ -97,7 +103,12 @@ fn peripherals(uri: &str, dom: &str) -> BTreeMap<String, String> {
         .map(|p| {
             (
                 p["name"].as_str().unwrap().to_string(),
-                p["type"].as_str().unwrap().trim_start_matches("child<").trim_end_matches('>').to_string(),
+                p["type"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("child<")
+                    .trim_end_matches('>')
+                    .to_string(),
             )
         })
         .collect()
@@ -168,28 +179,49 @@ fn s(p: &Path) -> &str {
 fn embedded_libvirt_apply_adds_removes_moves_and_changes_scsi_disks_live_and_config() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let Some(uri) = embedded_root(dir) else { return };
-    images(dir, &["a.img", "b.img", "d.img", "e.img", "f.img", "g.img", "m1.iso", "m2.iso"]);
+    let Some(uri) = embedded_root(dir) else {
+        return;
+    };
+    images(
+        dir,
+        &[
+            "a.img", "b.img", "d.img", "e.img", "f.img", "g.img", "m1.iso", "m2.iso",
+        ],
+    );
     let ctrl0 = "<controller type='scsi' index='0' model='virtio-scsi'/>".to_string();
-    let v1 = write(dir, "v1.xml", &domain("apply1", &[
-        ctrl0.clone(),
-        disk(dir, "a.img", "sda", None, ""),
-        disk(dir, "b.img", "sdb", Some((0, 1)), ""),
-        cdrom(dir, "m1.iso", "sdc"),
-        disk(dir, "d.img", "sdd", Some((0, 3)), ""),
-    ]));
+    let v1 = write(
+        dir,
+        "v1.xml",
+        &domain(
+            "apply1",
+            &[
+                ctrl0.clone(),
+                disk(dir, "a.img", "sda", None, ""),
+                disk(dir, "b.img", "sdb", Some((0, 1)), ""),
+                cdrom(dir, "m1.iso", "sdc"),
+                disk(dir, "d.img", "sdd", Some((0, 3)), ""),
+            ],
+        ),
+    );
     // Changed: sda read-only (detach and attach again), sdb moved to unit 5, the cdrom's
     // medium swapped (in place), sdd gone and sde at its address, a second controller with
     // sdf on it.
-    let v2 = write(dir, "v2.xml", &domain("apply1", &[
-        ctrl0.clone(),
-        "<controller type='scsi' index='1' model='virtio-scsi'/>".into(),
-        disk(dir, "a.img", "sda", None, "<readonly/>"),
-        disk(dir, "b.img", "sdb", Some((0, 5)), ""),
-        cdrom(dir, "m2.iso", "sdc"),
-        disk(dir, "e.img", "sde", Some((0, 3)), ""),
-        disk(dir, "f.img", "sdf", Some((1, 0)), ""),
-    ]));
+    let v2 = write(
+        dir,
+        "v2.xml",
+        &domain(
+            "apply1",
+            &[
+                ctrl0.clone(),
+                "<controller type='scsi' index='1' model='virtio-scsi'/>".into(),
+                disk(dir, "a.img", "sda", None, "<readonly/>"),
+                disk(dir, "b.img", "sdb", Some((0, 5)), ""),
+                cdrom(dir, "m2.iso", "sdc"),
+                disk(dir, "e.img", "sde", Some((0, 3)), ""),
+                disk(dir, "f.img", "sdf", Some((1, 0)), ""),
+            ],
+        ),
+    );
 
     let t = Instant::now();
     let o = domxml(&["apply", "--connect", &uri, "--start", "--yes", s(&v1)]);
@@ -197,8 +229,18 @@ fn embedded_libvirt_apply_adds_removes_moves_and_changes_scsi_disks_live_and_con
     assert!(text(&o).contains("virDomainDefineXML"), "{}", text(&o));
     let define_s = t.elapsed().as_secs_f64();
     assert_eq!(
-        peripherals(&uri, "apply1").keys().filter(|k| k.starts_with("scsi")).cloned().collect::<Vec<_>>(),
-        ["scsi0", "scsi0-0-0-0", "scsi0-0-0-1", "scsi0-0-0-2", "scsi0-0-0-3"]
+        peripherals(&uri, "apply1")
+            .keys()
+            .filter(|k| k.starts_with("scsi"))
+            .cloned()
+            .collect::<Vec<_>>(),
+        [
+            "scsi0",
+            "scsi0-0-0-0",
+            "scsi0-0-0-1",
+            "scsi0-0-0-2",
+            "scsi0-0-0-3"
+        ]
     );
 
     let t = Instant::now();
@@ -256,27 +298,47 @@ fn embedded_libvirt_apply_adds_removes_moves_and_changes_scsi_disks_live_and_con
     let noop_s = t.elapsed().as_secs_f64();
     assert!(o.status.success());
     assert!(text(&o).contains("No changes."), "{}", text(&o));
-    let inactive = String::from_utf8_lossy(&virsh(&uri, &["dumpxml", "--inactive", "apply1"]).stdout).into_owned();
-    assert!(!inactive.contains("d.img") && inactive.contains("f.img"), "{inactive}");
+    let inactive =
+        String::from_utf8_lossy(&virsh(&uri, &["dumpxml", "--inactive", "apply1"]).stdout)
+            .into_owned();
+    assert!(
+        !inactive.contains("d.img") && inactive.contains("f.img"),
+        "{inactive}"
+    );
 
     // --config only: the persistent definition gets sdg, the running domain does not.
-    let v3 = write(dir, "v3.xml", &std::fs::read_to_string(&v2).unwrap().replace(
-        "</devices>",
-        &format!("{}</devices>", disk(dir, "g.img", "sdg", Some((1, 1)), "")),
-    ));
+    let v3 = write(
+        dir,
+        "v3.xml",
+        &std::fs::read_to_string(&v2).unwrap().replace(
+            "</devices>",
+            &format!("{}</devices>", disk(dir, "g.img", "sdg", Some((1, 1)), "")),
+        ),
+    );
     let o = domxml(&["apply", "--connect", &uri, "--config", "--yes", s(&v3)]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("virDomainAttachDeviceFlags(CONFIG)  disk sdg"), "{}", text(&o));
+    assert!(
+        text(&o).contains("virDomainAttachDeviceFlags(CONFIG)  disk sdg"),
+        "{}",
+        text(&o)
+    );
     assert!(!peripherals(&uri, "apply1").contains_key("scsi1-0-0-1"));
     let o = domxml(&["plan", "--connect", &uri, "--live", s(&v3)]);
-    assert!(text(&o).contains("+   disk sdg  (attach; live)"), "{}", text(&o));
+    assert!(
+        text(&o).contains("+   disk sdg  (attach; live)"),
+        "{}",
+        text(&o)
+    );
     let o = domxml(&["plan", "--connect", &uri, "--config", s(&v3)]);
     assert!(text(&o).contains("No changes."), "{}", text(&o));
     // The JSON plan follows its schema.
     let o = domxml(&["plan", "--connect", &uri, "--format", "json", s(&v1)]);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/plan.schema.json")).unwrap(),
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/plan.schema.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
@@ -294,14 +356,20 @@ fn embedded_libvirt_apply_adds_removes_moves_and_changes_scsi_disks_live_and_con
 fn flat_adapter_hostdev_is_resolved_for_libvirt_which_refuses_it_unresolved() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let Some(uri) = embedded_root(dir) else { return };
+    let Some(uri) = embedded_root(dir) else {
+        return;
+    };
     let sysfs = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sysfs/q35");
     let hostdev = "<hostdev mode='subsystem' type='scsi'><source>\
         <adapter parent='pci_0000_01_00_0' unique_id='0'/><address bus='0' target='3' unit='5'/>\
         </source></hostdev>";
     let ctrl = "<controller type='scsi' index='0' model='virtio-scsi'/>".to_string();
-    let base = write(dir, "base.xml", &domain("hd1", &[ctrl.clone()]));
-    let want = write(dir, "want.xml", &domain("hd1", &[ctrl.clone(), hostdev.into()]));
+    let base = write(dir, "base.xml", &domain("hd1", std::slice::from_ref(&ctrl)));
+    let want = write(
+        dir,
+        "want.xml",
+        &domain("hd1", &[ctrl.clone(), hostdev.into()]),
+    );
     let raw = write(dir, "raw.xml", &domain("hd2", &[ctrl, hostdev.into()]));
 
     // libvirt alone: refused.
@@ -317,25 +385,65 @@ fn flat_adapter_hostdev_is_resolved_for_libvirt_which_refuses_it_unresolved() {
     assert!(o.status.success(), "{}", text(&o));
     let t = Instant::now();
     let o = domxml(&[
-        "apply", "--connect", &uri, "--config", "--yes", "--sysfs-root", s(&sysfs), s(&want),
+        "apply",
+        "--connect",
+        &uri,
+        "--config",
+        "--yes",
+        "--sysfs-root",
+        s(&sysfs),
+        s(&want),
     ]);
     let attach_s = t.elapsed().as_secs_f64();
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("+   hostdev scsi (pci_0000_01_00_0/0 0:3:5)"), "{}", text(&o));
-    let xml = String::from_utf8_lossy(&virsh(&uri, &["dumpxml", "--inactive", "hd1"]).stdout).into_owned();
+    assert!(
+        text(&o).contains("+   hostdev scsi (pci_0000_01_00_0/0 0:3:5)"),
+        "{}",
+        text(&o)
+    );
+    let xml = String::from_utf8_lossy(&virsh(&uri, &["dumpxml", "--inactive", "hd1"]).stdout)
+        .into_owned();
     assert!(xml.contains("<adapter name='scsi_host6'/>"), "{xml}");
     assert!(xml.contains("https://domxml.invalid/ns/apply/1"), "{xml}");
-    assert!(xml.contains("identity=\"pci_0000_01_00_0/0 0:3:5\"") || xml.contains("identity='pci_0000_01_00_0/0 0:3:5'"), "{xml}");
+    assert!(
+        xml.contains("identity=\"pci_0000_01_00_0/0 0:3:5\"")
+            || xml.contains("identity='pci_0000_01_00_0/0 0:3:5'"),
+        "{xml}"
+    );
     // Next time it is the same device: nothing to do.
-    let o = domxml(&["plan", "--connect", &uri, "--sysfs-root", s(&sysfs), s(&want)]);
+    let o = domxml(&[
+        "plan",
+        "--connect",
+        &uri,
+        "--sysfs-root",
+        s(&sysfs),
+        s(&want),
+    ]);
     assert!(text(&o).contains("No changes."), "{}", text(&o));
     // A new domain with the stable form is defined resolved.
-    let o = domxml(&["apply", "--connect", &uri, "--yes", "--sysfs-root", s(&sysfs), s(&raw)]);
+    let o = domxml(&[
+        "apply",
+        "--connect",
+        &uri,
+        "--yes",
+        "--sysfs-root",
+        s(&sysfs),
+        s(&raw),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
-    let xml = String::from_utf8_lossy(&virsh(&uri, &["dumpxml", "--inactive", "hd2"]).stdout).into_owned();
+    let xml = String::from_utf8_lossy(&virsh(&uri, &["dumpxml", "--inactive", "hd2"]).stdout)
+        .into_owned();
     assert!(xml.contains("<adapter name='scsi_host6'/>"), "{xml}");
     // Without a sysfs the stable form cannot be resolved: a clear error, nothing changed.
-    let o = domxml(&["apply", "--connect", &uri, "--yes", "--sysfs-root", s(dir), s(&want)]);
+    let o = domxml(&[
+        "apply",
+        "--connect",
+        &uri,
+        "--yes",
+        "--sysfs-root",
+        s(dir),
+        s(&want),
+    ]);
     assert!(!o.status.success());
     println!("embedded libvirt: resolved hostdev attached with --config in {attach_s:.2}s");
 }
@@ -355,7 +463,14 @@ fn fleet_of_four_hosts_one_failing_leaves_the_other_three_converged_and_reported
     }
     images(dir, &["base.img", "data.img", "m1.iso", "m2.iso"]);
     let ctrl = "<controller type='scsi' index='0' model='virtio-scsi'/>".to_string();
-    let base = domain("fleet", &[ctrl.clone(), disk(dir, "base.img", "sda", None, "<readonly/>"), cdrom(dir, "m1.iso", "sdc")]);
+    let base = domain(
+        "fleet",
+        &[
+            ctrl.clone(),
+            disk(dir, "base.img", "sda", None, "<readonly/>"),
+            cdrom(dir, "m1.iso", "sdc"),
+        ],
+    );
     let basef = write(dir, "base.xml", &base);
     // Host 3 is defined but shut off, with an unmanaged disk whose image is gone.
     let broken = base.replace(
@@ -371,13 +486,22 @@ fn fleet_of_four_hosts_one_failing_leaves_the_other_three_converged_and_reported
         };
         assert!(o.status.success(), "{}", text(&o));
     }
-    let want = write(dir, "want.xml", &domain("fleet", &[
-        ctrl,
-        disk(dir, "base.img", "sda", None, "<readonly/>"),
-        disk(dir, "data.img", "sdb", None, "<readonly/>"),
-        cdrom(dir, "m2.iso", "sdc"),
-    ]));
-    let mut args = vec!["apply", "--yes", "--start", "--jobs", "4", "--format", "json"];
+    let want = write(
+        dir,
+        "want.xml",
+        &domain(
+            "fleet",
+            &[
+                ctrl,
+                disk(dir, "base.img", "sda", None, "<readonly/>"),
+                disk(dir, "data.img", "sdb", None, "<readonly/>"),
+                cdrom(dir, "m2.iso", "sdc"),
+            ],
+        ),
+    );
+    let mut args = vec![
+        "apply", "--yes", "--start", "--jobs", "4", "--format", "json",
+    ];
     for u in &uris {
         args.push("--connect");
         args.push(u);
@@ -387,14 +511,18 @@ fn fleet_of_four_hosts_one_failing_leaves_the_other_three_converged_and_reported
     let o = domxml(&args);
     let fleet_s = t.elapsed().as_secs_f64();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    let results: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+    let results: Vec<Value> =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
     assert_eq!(results.len(), 4);
     for (i, r) in results.iter().enumerate() {
         assert_eq!(r["host"], uris[i].as_str());
         assert_eq!(r["converged"], i != 3, "{r:#}");
     }
     assert!(
-        results[3]["error"].as_str().unwrap().contains("missing.img"),
+        results[3]["error"]
+            .as_str()
+            .unwrap()
+            .contains("missing.img"),
         "{:#}",
         results[3]
     );
@@ -404,7 +532,10 @@ fn fleet_of_four_hosts_one_failing_leaves_the_other_three_converged_and_reported
         let files: BTreeSet<String> = b.values().map(|(f, _)| f.clone()).collect();
         assert_eq!(
             files,
-            ["base.img", "data.img", "m2.iso"].iter().map(|n| dir.join(n).display().to_string()).collect(),
+            ["base.img", "data.img", "m2.iso"]
+                .iter()
+                .map(|n| dir.join(n).display().to_string())
+                .collect(),
             "host {i}"
         );
         let o = domxml(&["plan", "--connect", &uris[i], s(&want)]);

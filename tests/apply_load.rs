@@ -24,7 +24,8 @@ fn skipped(why: &str) {
 #[test]
 #[ignore = "about two minutes; scripts/test.sh runs it"]
 fn a_thousand_attach_detach_cycles_leak_no_device_node_or_slot() {
-    if !Path::new("/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so").exists()
+    if !Path::new("/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so")
+        .exists()
         || !Path::new("/usr/bin/qemu-system-x86_64").exists()
     {
         return skipped("libvirt's QEMU driver or QEMU is not installed");
@@ -43,7 +44,10 @@ fn a_thousand_attach_detach_cycles_leak_no_device_node_or_slot() {
     )
     .unwrap();
     for n in ["base.img", "load.img"] {
-        std::fs::File::create(dir.join(n)).unwrap().set_len(8 << 20).unwrap();
+        std::fs::File::create(dir.join(n))
+            .unwrap()
+            .set_len(8 << 20)
+            .unwrap();
     }
     let conn = Connection::open(Some(&format!("qemu:///embed?root={}", root.display()))).unwrap();
     let xml = format!(
@@ -57,9 +61,12 @@ fn a_thousand_attach_detach_cycles_leak_no_device_node_or_slot() {
     let dom = conn.define("load", &xml).unwrap();
     dom.start().unwrap();
     let count = |dom: &domxml::apply::libvirt::LibvirtDomain| {
-        let nodes: Value = serde_json::from_str(&dom.qmp(r#"{"execute":"query-named-block-nodes"}"#).unwrap()).unwrap();
+        let nodes: Value =
+            serde_json::from_str(&dom.qmp(r#"{"execute":"query-named-block-nodes"}"#).unwrap())
+                .unwrap();
         let devs: Value = serde_json::from_str(
-            &dom.qmp(r#"{"execute":"qom-list","arguments":{"path":"/machine/peripheral"}}"#).unwrap(),
+            &dom.qmp(r#"{"execute":"qom-list","arguments":{"path":"/machine/peripheral"}}"#)
+                .unwrap(),
         )
         .unwrap();
         let scsi = devs["return"]
@@ -88,17 +95,25 @@ fn a_thousand_attach_detach_cycles_leak_no_device_node_or_slot() {
     .clone();
     let start = Instant::now();
     for i in 0..cycles {
-        let id = m.reserve(Request::new(disk.clone(), Targets::LIVE).unwrap()).unwrap();
+        let id = m
+            .reserve(Request::new(disk.clone(), Targets::LIVE).unwrap())
+            .unwrap();
         let a = m.attach(id).unwrap_or_else(|e| panic!("cycle {i}: {e}"));
         assert_eq!(a.state, AttachState::Attached);
         m.release(id).unwrap_or_else(|e| panic!("cycle {i}: {e}"));
     }
     let secs = start.elapsed().as_secs_f64();
     let after = count(m.backend());
-    assert_eq!(after, before, "(block nodes, scsi-hd devices) before and after");
+    assert_eq!(
+        after, before,
+        "(block nodes, scsi-hd devices) before and after"
+    );
     assert_eq!(m.attachments().count(), 0);
     assert_eq!(m.open_reservations(), 0);
-    assert!(m.slots().iter().all(|(_, e)| matches!(e, SlotEntry::Pinned { .. })));
+    assert!(m
+        .slots()
+        .iter()
+        .all(|(_, e)| matches!(e, SlotEntry::Pinned { .. })));
     m.check_invariants().unwrap();
     println!(
         "load: {cycles} attach/detach cycles in {secs:.1}s = {:.1} cycles/s; QEMU before and after: {} block nodes, {} scsi-hd",

@@ -313,7 +313,8 @@ mod stable {
     use domxml::resolve::{Index, SysfsRoot};
 
     fn q35() -> Index {
-        let root = SysfsRoot::at(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sysfs/q35")).unwrap();
+        let root =
+            SysfsRoot::at(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sysfs/q35")).unwrap();
         Index::scan(&root).unwrap()
     }
 
@@ -344,8 +345,16 @@ mod stable {
         let current = with_metadata(&want.domain, &want.records);
         let ids = identities(&current);
         let plan = diff(
-            Side { domain: &current, resolved: None, ids: Some(&ids) },
-            Side { domain: &want.domain, resolved: None, ids: Some(&want.ids) },
+            Side {
+                domain: &current,
+                resolved: None,
+                ids: Some(&ids),
+            },
+            Side {
+                domain: &want.domain,
+                resolved: None,
+                ids: Some(&want.ids),
+            },
             Targets::CONFIG,
         )
         .unwrap();
@@ -362,14 +371,25 @@ mod stable {
         let current = with_metadata(&domain(&old_xml), &recs);
         let ids = identities(&current);
         let plan = diff(
-            Side { domain: &current, resolved: None, ids: Some(&ids) },
-            Side { domain: &want.domain, resolved: None, ids: Some(&want.ids) },
+            Side {
+                domain: &current,
+                resolved: None,
+                ids: Some(&ids),
+            },
+            Side {
+                domain: &want.domain,
+                resolved: None,
+                ids: Some(&want.ids),
+            },
             Targets::CONFIG,
         )
         .unwrap();
         assert_eq!(plan.changes.len(), 1, "{:?}", plan.changes);
         assert_eq!(plan.changes[0].action, Action::Replace);
-        assert_eq!(plan.changes[0].key.to_string(), "hostdev scsi (pci_0000_01_00_0/0 0:3:5)");
+        assert_eq!(
+            plan.changes[0].key.to_string(),
+            "hostdev scsi (pci_0000_01_00_0/0 0:3:5)"
+        );
         assert_eq!(
             plan.changes[0].reasons,
             ["source/adapter/@name: 'scsi_host3' → 'scsi_host6'"]
@@ -378,8 +398,16 @@ mod stable {
         // attach of two unrelated hostdevs.
         let bare = domain(&old_xml);
         let plan = diff(
-            Side { domain: &bare, resolved: None, ids: None },
-            Side { domain: &want.domain, resolved: None, ids: Some(&want.ids) },
+            Side {
+                domain: &bare,
+                resolved: None,
+                ids: None,
+            },
+            Side {
+                domain: &want.domain,
+                resolved: None,
+                ids: Some(&want.ids),
+            },
             Targets::CONFIG,
         )
         .unwrap();
@@ -393,10 +421,24 @@ mod stable {
           <address type='scsi' bus='0' target='1'/></source></controller></devices></domain>");
         let r = realize(&d, Some(&q35())).unwrap();
         let xml = domxml::write_domain(&r.domain);
-        assert!(!xml.contains("<source><adapter name='scsi_host9'/><address type='scsi'"), "{xml}");
-        assert_eq!(xml.matches("<hostdev mode='subsystem' type='scsi'>").count(), 2, "{xml}");
-        assert!(xml.contains("<address type='drive' controller='1' bus='0' target='1' unit='1'/>"), "{xml}");
+        assert!(
+            !xml.contains("<source><adapter name='scsi_host9'/><address type='scsi'"),
+            "{xml}"
+        );
+        assert_eq!(
+            xml.matches("<hostdev mode='subsystem' type='scsi'>")
+                .count(),
+            2,
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<address type='drive' controller='1' bus='0' target='1' unit='1'/>"),
+            "{xml}"
+        );
         let ids: Vec<&String> = r.ids.values().collect();
-        assert_eq!(ids, ["wwid naa.3333333000005208", "wwid naa.3333333000005209"]);
+        assert_eq!(
+            ids,
+            ["wwid naa.3333333000005208", "wwid naa.3333333000005209"]
+        );
     }
 }
