@@ -298,6 +298,21 @@ fn embedded_libvirt_apply_adds_removes_moves_and_changes_scsi_disks_live_and_con
     let noop_s = t.elapsed().as_secs_f64();
     assert!(o.status.success());
     assert!(text(&o).contains("No changes."), "{}", text(&o));
+    // Without --connect: LIBVIRT_DEFAULT_URI.
+    let o = Command::new(env!("CARGO_BIN_EXE_domxml"))
+        .env("LIBVIRT_DEFAULT_URI", &uri)
+        .args(["plan", s(&v2)])
+        .output()
+        .unwrap();
+    assert!(text(&o).contains("No changes."), "{}", text(&o));
+    // A connection that cannot open: libvirt's reason, exit 2.
+    let o = domxml(&["apply", "--connect", "qemu:///embed", "--yes", s(&v2)]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("cannot connect to libvirt at 'qemu:///embed'"),
+        "{}",
+        text(&o)
+    );
     let inactive =
         String::from_utf8_lossy(&virsh(&uri, &["dumpxml", "--inactive", "apply1"]).stdout)
             .into_owned();
@@ -346,6 +361,49 @@ fn embedded_libvirt_apply_adds_removes_moves_and_changes_scsi_disks_live_and_con
     println!(
         "embedded libvirt: define+start {define_s:.2}s, apply of 7 changes {apply_s:.2}s, no-op apply {noop_s:.2}s"
     );
+    // On a terminal, apply shows the plan and asks; anything but "yes" changes nothing.
+    // (The change is a medium swap: a PCI controller's live unplug would need a guest OS to
+    // acknowledge it, which this domain has not.)
+    let v4 = write(
+        dir,
+        "v4.xml",
+        &std::fs::read_to_string(&v3)
+            .unwrap()
+            .replace("m2.iso", "m1.iso"),
+    );
+    if missing_tool(&["script"]).is_none() {
+        let before = blocks(&uri, "apply1");
+        for answer in ["no", "yes"] {
+            let cmd = format!(
+                "{} apply --connect '{uri}' {}",
+                env!("CARGO_BIN_EXE_domxml"),
+                s(&v4)
+            );
+            let mut child = Command::new("script")
+                .args(["-qec", &cmd, "/dev/null"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write as _;
+            writeln!(child.stdin.take().unwrap(), "{answer}").unwrap();
+            let o = child.wait_with_output().unwrap();
+            let out = String::from_utf8_lossy(&o.stdout).into_owned();
+            assert!(
+                out.contains("Apply these changes? Only 'yes' is accepted"),
+                "{out}"
+            );
+            if answer == "no" {
+                assert!(out.contains("nothing was changed"), "{out}");
+                assert_eq!(blocks(&uri, "apply1"), before);
+            } else {
+                assert!(out.contains("Apply complete"), "{out}");
+                assert_eq!(blocks(&uri, "apply1")["scsi0-0-0-2"].0, img("m1.iso"));
+            }
+        }
+    } else {
+        skipped("script (util-linux) is not installed: the terminal prompt is not checked");
+    }
     let _ = virsh(&uri, &["destroy", "apply1"]);
 }
 
@@ -541,6 +599,29 @@ fn fleet_of_four_hosts_one_failing_leaves_the_other_three_converged_and_reported
         let o = domxml(&["plan", "--connect", &uris[i], s(&want)]);
         assert!(text(&o).contains("No changes."), "host {i}: {}", text(&o));
     }
+    // Again from a hosts file: the three report nothing to do, the fourth fails again.
+    let list = write(
+        dir,
+        "hosts.txt",
+        &format!("# fleet\n{}\n\n", uris.join("\n")),
+    );
+    let o = domxml(&[
+        "apply",
+        "--hosts",
+        s(&list),
+        "--yes",
+        "--start",
+        "--format",
+        "json",
+        s(&want),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let again: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let done: Vec<&str> = again
+        .iter()
+        .map(|r| r["done"].as_str().unwrap_or("failed"))
+        .collect();
+    assert_eq!(done, ["unchanged", "unchanged", "unchanged", "failed"]);
     println!("fleet: 4 embedded hosts applied concurrently in {fleet_s:.2}s (3 converged, 1 reported failing)");
     for u in &uris[..3] {
         let _ = virsh(u, &["destroy", "fleet"]);

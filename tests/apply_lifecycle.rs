@@ -589,3 +589,22 @@ fn every_fault_at_every_step_of_generated_plans_converges_without_leaks() {
     );
     assert!(schedules >= 1000, "only {schedules} schedules");
 }
+
+#[test]
+fn a_device_only_in_the_persistent_definition_can_be_attached_live_but_not_again_there() {
+    let mut fake = FakeDomain::new(domain(BASE), true);
+    let sdg = device("<disk type='file' device='disk'><source file='/img/g.img'/><target dev='sdg' bus='scsi'/><address type='drive' controller='0' bus='0' target='0' unit='4'/></disk>");
+    fake.config.devices.items.push(sdg.clone());
+    let mut m = manager(fake);
+    let to_config = Request::new(sdg.clone(), Targets::CONFIG).unwrap();
+    assert!(matches!(
+        m.reserve(to_config),
+        Err(ReserveError::Pinned { .. })
+    ));
+    let id = m
+        .reserve(Request::new(sdg, Targets::LIVE).unwrap())
+        .unwrap();
+    m.attach(id).unwrap();
+    assert!(has(&mut m, "sdg"));
+    m.check_invariants().unwrap();
+}

@@ -156,10 +156,21 @@ fn release_all_the_way<B: Backend>(
     attempts: &mut u32,
 ) -> Result<(), ReleaseError> {
     let mut last = None;
+    let mut unconfirmed = 0;
     for _ in 0..opts.attempts {
         *attempts += 1;
         match mgr.release(id) {
             Ok(()) | Err(ReleaseError::NotFound(_)) => return Ok(()),
+            // A removal the guest has not acknowledged in two deadlines (a PCI unplug needs
+            // the guest OS) will not be hurried by more waiting here: report it; the
+            // reservation stays pending for a later retry.
+            Err(e @ ReleaseError::NotConfirmed { .. }) => {
+                unconfirmed += 1;
+                last = Some(e);
+                if unconfirmed >= 2 {
+                    break;
+                }
+            }
             Err(e) => last = Some(e),
         }
     }

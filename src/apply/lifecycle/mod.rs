@@ -175,8 +175,12 @@ impl<B: Backend> Lifecycle<B> {
             Some(Err(e)) => return Err(ReserveError::Unmanaged(e.to_string())),
             None => return Err(ReserveError::Unmanaged("not a managed device".into())),
         };
-        if self.pinned.contains_key(&key) {
-            return Err(ReserveError::Pinned { key });
+        // A device the domain already has is never attached again where it is; it may be
+        // attached where it is not (live, when only the persistent definition has it).
+        if let Some(p) = self.pinned.get(&key) {
+            if (p.targets.live && req.targets.live) || (p.targets.config && req.targets.config) {
+                return Err(ReserveError::Pinned { key });
+            }
         }
         if let Some(&aid) = self.by_resource.get(&req.resource) {
             let a = &self.attachments[&aid];
@@ -240,6 +244,9 @@ impl<B: Backend> Lifecycle<B> {
             device = with_address(&device, &s);
             slots.push(s);
         }
+        // Slots the same device holds in the other definition stay pinned to it.
+        let own = SlotEntry::Pinned { key: key.clone() };
+        slots.retain(|s| self.slots.get(s) != Some(&own));
         if let Some(s) = slots.iter().find(|s| self.slots.get(s).is_some()) {
             return Err(ReserveError::SlotTaken {
                 slot: s.clone(),
