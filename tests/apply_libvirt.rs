@@ -492,6 +492,16 @@ fn flat_adapter_hostdev_is_resolved_for_libvirt_which_refuses_it_unresolved() {
     let xml = String::from_utf8_lossy(&virsh(&uri, &["dumpxml", "--inactive", "hd2"]).stdout)
         .into_owned();
     assert!(xml.contains("<adapter name='scsi_host6'/>"), "{xml}");
+    // A remote host's stable adapters are not resolved against this machine's sysfs.
+    let o = domxml(&[
+        "apply",
+        "--connect",
+        "qemu+ssh://host.invalid/system",
+        "--yes",
+        s(&want),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("that host's sysfs"), "{}", text(&o));
     // Without a sysfs the stable form cannot be resolved: a clear error, nothing changed.
     let o = domxml(&[
         "apply",

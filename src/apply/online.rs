@@ -10,7 +10,8 @@ use super::stable::{
     identities, metadata_body, realize, records, with_metadata, RealizeError, Realized,
 };
 use crate::model::Domain;
-use crate::resolve::Index;
+use crate::resolve::{Index, ResolveError, SysfsRoot};
+use std::path::{Path, PathBuf};
 
 /// What to do.
 #[derive(Debug, Clone, Copy, Default)]
@@ -55,6 +56,15 @@ pub enum OnlineError {
     /// The definition names no domain.
     #[error("the desired definition has no <name>; add one")]
     NoName,
+    /// The sysfs root could not be read.
+    #[error(transparent)]
+    Sysfs(#[from] ResolveError),
+    /// The host's SCSI topology changed between the plan and the calls.
+    #[error("the SCSI hosts of this machine changed since the plan was made ({what}); nothing was changed: plan again")]
+    HostChanged {
+        /// What differs.
+        what: String,
+    },
     /// `--live` for a domain that is not running.
     #[error("domain '{0}' is not running: --live has nothing to change; use --config, or --start")]
     NotRunning(String),
@@ -77,6 +87,8 @@ pub struct Prepared {
     /// Where the changes go.
     pub targets: Targets,
     had_metadata: bool,
+    desired: Domain,
+    sysfs_root: Option<PathBuf>,
 }
 
 /// What happened.
@@ -91,16 +103,27 @@ pub enum Done {
     Defined,
 }
 
-/// Connect, read the domain, resolve the desired definition (`sysfs`: the host's scanned
-/// sysfs, needed when it uses stable adapters) and plan.
+/// The sysfs under `root`, scanned, when the definition needs it (stable adapters,
+/// whole-host controllers) or a root was given.
+fn scan(desired: &Domain, root: Option<&Path>) -> Result<Option<Index>, ResolveError> {
+    if root.is_none() && !crate::resolve::needs_host(desired) {
+        return Ok(None);
+    }
+    let root = SysfsRoot::at(root.unwrap_or(Path::new("/")))?;
+    Index::scan(&root).map(Some)
+}
+
+/// Connect, read the domain, resolve the desired definition's stable adapters through the
+/// sysfs under `sysfs_root` (`None`: `/` when it has any) and plan.
 pub fn prepare(
     uri: Option<&str>,
     desired: &Domain,
-    sysfs: Option<&Index>,
+    sysfs_root: Option<&Path>,
     want: Want,
 ) -> Result<Prepared, OnlineError> {
     let name = desired.name.clone().ok_or(OnlineError::NoName)?;
-    let realized = realize(desired, sysfs)?;
+    let sysfs = scan(desired, sysfs_root)?;
+    let realized = realize(desired, sysfs.as_ref())?;
     let conn = Connection::open(uri)?;
     let dom = conn.domain(&name)?;
     let desired_side = Side {
@@ -121,6 +144,8 @@ pub fn prepare(
             start: want.start,
             targets: Targets::CONFIG,
             had_metadata: false,
+            desired: desired.clone(),
+            sysfs_root: sysfs_root.map(Path::to_path_buf),
         });
     };
     let running = dom.running()?;
@@ -163,6 +188,8 @@ pub fn prepare(
         start: want.start && !running,
         targets,
         had_metadata,
+        desired: desired.clone(),
+        sysfs_root: sysfs_root.map(Path::to_path_buf),
     })
 }
 
@@ -172,9 +199,31 @@ impl Prepared {
         !self.define && !self.start && self.plan.is_empty()
     }
 
-    /// Carry it out.
+    /// Resolve the stable adapters again, right before the calls: a host renumbered since
+    /// the plan (e.g. while the user read it) stops the run before anything changes.
+    fn recheck(&self) -> Result<(), OnlineError> {
+        if self.realized.records.is_empty() {
+            return Ok(());
+        }
+        let sysfs = scan(&self.desired, self.sysfs_root.as_deref())?;
+        let now = realize(&self.desired, sysfs.as_ref())?;
+        if now.domain != self.realized.domain {
+            let what = now
+                .records
+                .iter()
+                .zip(&self.realized.records)
+                .find(|(a, b)| a.realized != b.realized)
+                .map(|(a, b)| format!("{} was {}", a.realized, b.realized))
+                .unwrap_or_else(|| "the resolved devices differ".into());
+            return Err(OnlineError::HostChanged { what });
+        }
+        Ok(())
+    }
+
+    /// Carry it out. Stable adapters are resolved again first.
     pub fn execute(self, cfg: Config, opts: Options) -> Result<Done, OnlineError> {
         let name = self.plan.domain.clone();
+        self.recheck()?;
         if self.define {
             let d = with_metadata(&self.realized.domain, &self.realized.records);
             let dom = self.conn.define(&name, &crate::codec::write_domain(&d))?;

@@ -41,20 +41,46 @@ pub(crate) struct ApplyArgs {
     pub desired: PathBuf,
 }
 
-/// The hosts named by `--connect` and `--hosts`.
-fn hosts(a: &ApplyArgs) -> Result<Vec<String>, String> {
-    let mut v = a.connect.clone();
+/// One host: its URI and, from a hosts file, the sysfs to resolve its stable adapters with.
+#[derive(Debug, Clone)]
+struct Host {
+    uri: String,
+    sysfs_root: Option<PathBuf>,
+}
+
+/// The hosts named by `--connect` and `--hosts` (lines `URI [SYSFS-ROOT]`).
+fn hosts(a: &ApplyArgs) -> Result<Vec<Host>, String> {
+    let mut v: Vec<Host> = a
+        .connect
+        .iter()
+        .map(|u| Host {
+            uri: u.clone(),
+            sysfs_root: None,
+        })
+        .collect();
     if let Some(f) = &a.hosts {
         let text =
             std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
-        v.extend(
-            text.lines()
-                .map(|l| l.split('#').next().unwrap_or("").trim())
-                .filter(|l| !l.is_empty())
-                .map(String::from),
-        );
+        for line in text.lines() {
+            let mut words = line.split('#').next().unwrap_or("").split_whitespace();
+            if let Some(uri) = words.next() {
+                v.push(Host {
+                    uri: uri.to_string(),
+                    sysfs_root: words.next().map(PathBuf::from),
+                });
+            }
+        }
     }
     Ok(v)
+}
+
+#[cfg_attr(not(feature = "libvirt"), allow(dead_code))]
+/// True for a URI that names another machine (`qemu+ssh://host/system`), whose sysfs is not
+/// this one's.
+fn is_remote(uri: &str) -> bool {
+    uri.split_once("://")
+        .map(|(_, rest)| rest.split('/').next().unwrap_or(""))
+        .is_some_and(|host| !host.is_empty() && host != "localhost")
 }
 
 pub(crate) fn run(a: &ApplyArgs, limits: domxml::xml::Limits, plan_only: bool) -> ExitCode {
@@ -66,9 +92,13 @@ pub(crate) fn run(a: &ApplyArgs, limits: domxml::xml::Limits, plan_only: bool) -
         }
     };
     if hs.len() > 1 {
-        return fleet(a, &hs, plan_only);
+        return fleet(a, &hs, limits, plan_only);
     }
-    single(a, hs.first().map(String::as_str), limits, plan_only)
+    let mut a = a.clone();
+    if let Some(r) = hs.first().and_then(|h| h.sysfs_root.clone()) {
+        a.sysfs_root = Some(r);
+    }
+    single(&a, hs.first().map(|h| h.uri.as_str()), limits, plan_only)
 }
 
 #[cfg(not(feature = "libvirt"))]
@@ -92,15 +122,15 @@ fn single(
     };
     let shown = a.desired.display().to_string();
     let host = uri.unwrap_or("(default)").to_string();
-    let idx = if a.sysfs_root.is_some() || domxml::resolve::needs_host(&desired) {
-        let root = a.sysfs_root.clone().unwrap_or_else(|| "/".into());
-        match super::resolve::scan_sysfs(&root) {
-            Ok(i) => Some(i),
-            Err(code) => return code,
-        }
-    } else {
-        None
-    };
+    if domxml::resolve::needs_host(&desired) && a.sysfs_root.is_none() && uri.is_some_and(is_remote)
+    {
+        eprintln!(
+            "domxml: {host}: {shown} names SCSI hosts by stable adapters, which must be resolved \
+             against that host's sysfs, not this machine's: record it there with `domxml \
+             sysfs-snapshot DIR` and pass --sysfs-root DIR (or `URI DIR` in a --hosts file)"
+        );
+        return ExitCode::from(2);
+    }
     let want = Want {
         targets: (a.targets.live || a.targets.config).then(|| a.targets.or(Default::default())),
         start: a.start,
@@ -121,7 +151,7 @@ fn single(
             eprintln!("domxml: {host}: {e}");
         }
     };
-    let p = match prepare(uri, &desired, idx.as_ref(), want) {
+    let p = match prepare(uri, &desired, a.sysfs_root.as_deref(), want) {
         Ok(p) => p,
         Err(e) => {
             let code = if matches!(
@@ -200,11 +230,20 @@ struct HostResult {
     value: serde_json::Value,
 }
 
-fn child_args(a: &ApplyArgs, host: &str, plan_only: bool) -> Vec<String> {
+fn child_args(
+    a: &ApplyArgs,
+    host: &Host,
+    limits: domxml::xml::Limits,
+    plan_only: bool,
+) -> Vec<String> {
     let mut v = vec![
         if plan_only { "plan" } else { "apply" }.to_string(),
         "--connect".into(),
-        host.to_string(),
+        host.uri.clone(),
+        "--max-bytes".into(),
+        limits.max_bytes.to_string(),
+        "--max-depth".into(),
+        limits.max_depth.to_string(),
         "--format".into(),
         "json".into(),
     ];
@@ -220,7 +259,7 @@ fn child_args(a: &ApplyArgs, host: &str, plan_only: bool) -> Vec<String> {
     if a.targets.config {
         v.push("--config".into());
     }
-    if let Some(r) = &a.sysfs_root {
+    if let Some(r) = host.sysfs_root.as_ref().or(a.sysfs_root.as_ref()) {
         v.push("--sysfs-root".into());
         v.push(r.display().to_string());
     }
@@ -228,7 +267,12 @@ fn child_args(a: &ApplyArgs, host: &str, plan_only: bool) -> Vec<String> {
     v
 }
 
-fn run_children(a: &ApplyArgs, hs: &[String], plan_only: bool) -> Vec<HostResult> {
+fn run_children(
+    a: &ApplyArgs,
+    hs: &[Host],
+    limits: domxml::xml::Limits,
+    plan_only: bool,
+) -> Vec<HostResult> {
     let exe = std::env::current_exe().unwrap_or_else(|_| "domxml".into());
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = indicatif::ProgressBar::new(hs.len() as u64);
@@ -246,7 +290,7 @@ fn run_children(a: &ApplyArgs, hs: &[String], plan_only: bool) -> Vec<HostResult
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let Some(host) = hs.get(i) else { break };
                 let out = std::process::Command::new(&exe)
-                    .args(child_args(a, host, plan_only))
+                    .args(child_args(a, host, limits, plan_only))
                     .stdin(std::process::Stdio::null())
                     .output();
                 let r = match out {
@@ -254,21 +298,21 @@ fn run_children(a: &ApplyArgs, hs: &[String], plan_only: bool) -> Vec<HostResult
                         let text = String::from_utf8_lossy(&o.stdout);
                         let value = serde_json::from_str(&text).unwrap_or_else(|_| {
                             serde_json::json!({
-                                "host": host,
+                                "host": host.uri,
                                 "converged": false,
                                 "error": String::from_utf8_lossy(&o.stderr).trim().to_string(),
                             })
                         });
                         HostResult {
-                            host: host.clone(),
+                            host: host.uri.clone(),
                             ok: o.status.success(),
                             value,
                         }
                     }
                     Err(e) => HostResult {
-                        host: host.clone(),
+                        host: host.uri.clone(),
                         ok: false,
-                        value: serde_json::json!({"host": host, "converged": false, "error": e.to_string()}),
+                        value: serde_json::json!({"host": host.uri, "converged": false, "error": e.to_string()}),
                     },
                 };
                 if let Some(b) = &bar {
@@ -287,9 +331,9 @@ fn run_children(a: &ApplyArgs, hs: &[String], plan_only: bool) -> Vec<HostResult
     v.into_iter().map(|(_, r)| r).collect()
 }
 
-fn fleet(a: &ApplyArgs, hs: &[String], plan_only: bool) -> ExitCode {
+fn fleet(a: &ApplyArgs, hs: &[Host], limits: domxml::xml::Limits, plan_only: bool) -> ExitCode {
     if !plan_only && !a.yes && std::io::stdin().is_terminal() {
-        let plans = run_children(a, hs, true);
+        let plans = run_children(a, hs, limits, true);
         for r in &plans {
             let n = r.value["changes"].as_array().map_or(0, Vec::len);
             println!(
@@ -307,7 +351,7 @@ fn fleet(a: &ApplyArgs, hs: &[String], plan_only: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    let results = run_children(a, hs, plan_only);
+    let results = run_children(a, hs, limits, plan_only);
     let failed = results.iter().filter(|r| !r.ok).count();
     if a.format == PlanFormat::Json {
         let v: Vec<&serde_json::Value> = results.iter().map(|r| &r.value).collect();
@@ -340,5 +384,20 @@ fn fleet(a: &ApplyArgs, hs: &[String], plan_only: bool) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_remote;
+
+    #[test]
+    fn remote_uris_are_those_naming_a_host() {
+        assert!(is_remote("qemu+ssh://root@h1/system"));
+        assert!(is_remote("qemu://h1.example/system"));
+        assert!(!is_remote("qemu:///system"));
+        assert!(!is_remote("qemu:///embed?root=/tmp/x"));
+        assert!(!is_remote("qemu+unix:///system"));
+        assert!(!is_remote("test:///default"));
     }
 }
