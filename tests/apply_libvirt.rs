@@ -171,6 +171,25 @@ fn write(dir: &Path, name: &str, xml: &str) -> PathBuf {
     p
 }
 
+/// Errors of a value against schemas/apply-report.schema.json (which refers to the plan's).
+fn report_schema_errors(v: &Value) -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+    let load = |n: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(n)).unwrap()).unwrap()
+    };
+    let validator = jsonschema::options()
+        .with_resource(
+            "https://domxml.invalid/schemas/plan.schema.json",
+            jsonschema::Resource::from_contents(load("plan.schema.json")).unwrap(),
+        )
+        .build(&load("apply-report.schema.json"))
+        .unwrap();
+    validator
+        .iter_errors(v)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect()
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -582,6 +601,10 @@ fn fleet_of_four_hosts_one_failing_leaves_the_other_three_converged_and_reported
     let results: Vec<Value> =
         serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
     assert_eq!(results.len(), 4);
+    assert_eq!(
+        report_schema_errors(&Value::Array(results.clone())),
+        Vec::<String>::new()
+    );
     for (i, r) in results.iter().enumerate() {
         assert_eq!(r["host"], uris[i].as_str());
         assert_eq!(r["converged"], i != 3, "{r:#}");
