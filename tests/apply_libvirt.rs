@@ -7,6 +7,8 @@
 //! skip a test, or fail it when `DOMXML_REQUIRE_REAL` is set (scripts/test.sh sets it once it
 //! has installed them).
 
+mod common;
+
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -495,6 +497,105 @@ fn flat_adapter_hostdev_is_resolved_for_libvirt_which_refuses_it_unresolved() {
         "--sysfs-root",
         s(&sysfs),
         s(&want),
+    ]);
+    assert!(text(&o).contains("No changes."), "{}", text(&o));
+    // After a reboot that numbers the same host 16: exactly the re-attach, then nothing.
+    let renumbered = dir.join("renumbered");
+    common::renumbered_copy(&sysfs, &renumbered, 6, 16);
+    let o = domxml(&[
+        "plan",
+        "--connect",
+        &uri,
+        "--sysfs-root",
+        s(&renumbered),
+        s(&want),
+    ]);
+    let out = text(&o);
+    assert!(
+        out.contains("-/+ hostdev scsi (pci_0000_01_00_0/0 0:3:5)  (detach and attach again; config)\n        source/adapter/@name: 'scsi_host6' → 'scsi_host16'\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Plan: 0 to attach, 0 to detach, 0 to update in place, 1 to replace."),
+        "{out}"
+    );
+    let o = domxml(&[
+        "apply",
+        "--connect",
+        &uri,
+        "--yes",
+        "--sysfs-root",
+        s(&renumbered),
+        s(&want),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let xml = String::from_utf8_lossy(&virsh(&uri, &["dumpxml", "--inactive", "hd1"]).stdout)
+        .into_owned();
+    assert!(
+        xml.contains("<adapter name='scsi_host16'/>") && !xml.contains("scsi_host6'"),
+        "{xml}"
+    );
+    let o = domxml(&[
+        "plan",
+        "--connect",
+        &uri,
+        "--sysfs-root",
+        s(&renumbered),
+        s(&want),
+    ]);
+    assert!(text(&o).contains("No changes."), "{}", text(&o));
+    // A whole-host controller becomes a controller and one hostdev per LU of the host.
+    let whole = write(
+        dir,
+        "whole.xml",
+        &domain(
+            "hd1",
+            &[
+                "<controller type='scsi' index='0' model='virtio-scsi'/>".into(),
+                "<controller type='scsi' index='1' model='virtio-scsi'><source>\
+                 <adapter name='scsi_host9'/><address type='scsi' bus='0' target='1'/>\
+                 </source></controller>"
+                    .into(),
+            ],
+        ),
+    );
+    let o = domxml(&[
+        "apply",
+        "--connect",
+        &uri,
+        "--yes",
+        "--sysfs-root",
+        s(&sysfs),
+        s(&whole),
+    ]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    for line in [
+        "+   controller scsi[1]",
+        "+   hostdev scsi (wwid naa.3333333000005208)",
+        "+   hostdev scsi (wwid naa.3333333000005209)",
+        "-   hostdev scsi (pci_0000_01_00_0/0 0:3:5)",
+    ] {
+        assert!(out.contains(line), "{line} missing in\n{out}");
+    }
+    let xml = String::from_utf8_lossy(&virsh(&uri, &["dumpxml", "--inactive", "hd1"]).stdout)
+        .into_owned();
+    assert_eq!(
+        xml.matches("<adapter name='scsi_host9'/>").count(),
+        2,
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<address type='drive' controller='1' bus='0' target='1' unit='1'/>"),
+        "{xml}"
+    );
+    let o = domxml(&[
+        "plan",
+        "--connect",
+        &uri,
+        "--sysfs-root",
+        s(&sysfs),
+        s(&whole),
     ]);
     assert!(text(&o).contains("No changes."), "{}", text(&o));
     // A new domain with the stable form is defined resolved.

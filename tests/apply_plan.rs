@@ -1,5 +1,7 @@
 //! `domxml plan` offline: the diff engine on fixtures and on generated pairs of domains.
 
+mod common;
+
 use domxml::apply::compare::differences;
 use domxml::apply::key::managed;
 use domxml::apply::plan::{desired_managed, diff, Targets};
@@ -412,6 +414,64 @@ mod stable {
         )
         .unwrap();
         assert_eq!(plan.count(Action::Detach) + plan.count(Action::Attach), 2);
+    }
+
+    #[test]
+    fn a_host_renumbered_in_sysfs_plans_exactly_the_reattach_and_nothing_after_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sysfs/q35");
+        super::common::renumbered_copy(&src, tmp.path(), 6, 16);
+        let renumbered = Index::scan(&SysfsRoot::at(tmp.path()).unwrap()).unwrap();
+        // Applied on the boot that numbered the host 6 ...
+        let before = realize(&domain(FLAT), Some(&q35())).unwrap();
+        let current = with_metadata(&before.domain, &before.records);
+        let ids = identities(&current);
+        // ... planned on the boot that numbers it 16.
+        let now = realize(&domain(FLAT), Some(&renumbered)).unwrap();
+        assert!(domxml::write_domain(&now.domain).contains("<adapter name='scsi_host16'/>"));
+        let plan = diff(
+            Side {
+                domain: &current,
+                resolved: None,
+                ids: Some(&ids),
+            },
+            Side {
+                domain: &now.domain,
+                resolved: None,
+                ids: Some(&now.ids),
+            },
+            Targets::CONFIG,
+        )
+        .unwrap();
+        let summary: Vec<String> = plan
+            .changes
+            .iter()
+            .map(|c| format!("{} {} {:?}", c.action.symbol(), c.key, c.reasons))
+            .collect();
+        assert_eq!(
+            summary,
+            ["-/+ hostdev scsi (pci_0000_01_00_0/0 0:3:5) [\"source/adapter/@name: 'scsi_host6' → 'scsi_host16'\"]"]
+        );
+        // After the re-attach (and its new record) there is nothing left to do.
+        let mut after = current.clone();
+        plan.apply_to(&mut after, Targets::CONFIG);
+        let after = with_metadata(&after, &now.records);
+        let ids = identities(&after);
+        let again = diff(
+            Side {
+                domain: &after,
+                resolved: None,
+                ids: Some(&ids),
+            },
+            Side {
+                domain: &now.domain,
+                resolved: None,
+                ids: Some(&now.ids),
+            },
+            Targets::CONFIG,
+        )
+        .unwrap();
+        assert!(again.is_empty(), "{:?}", again.changes);
     }
 
     #[test]

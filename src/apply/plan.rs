@@ -509,7 +509,7 @@ impl Plan {
     }
 
     /// What the plan does to a model of the domain, for `targets` (the steps that affect it):
-    /// attaches append the desired device, detaches remove the device with that identity,
+    /// attaches append the desired device, detaches remove the device the sent XML names,
     /// updates replace it. For tests and dry runs: applying the plan to the current
     /// definition gives the desired definition's managed devices.
     pub fn apply_to(&self, d: &mut Domain, which: Targets) {
@@ -517,9 +517,12 @@ impl Plan {
             if !(op.targets.live && which.live || op.targets.config && which.config) {
                 continue;
             }
+            // As libvirt does: the device is found by the XML sent, not by the plan's
+            // (possibly stable) identity.
+            let sent = super::key::key_of(&op.device, None, "").and_then(Result::ok);
             let pos = managed(d, None)
                 .ok()
-                .and_then(|m| m.into_iter().find(|x| x.key == op.key))
+                .and_then(|m| m.into_iter().find(|x| Some(&x.key) == sent.as_ref()))
                 .map(|x| x.item);
             match (op.call, pos) {
                 (Call::Attach, _) => d.devices.items.push(op.device.clone()),
