@@ -435,7 +435,7 @@ pub fn renumbered_copy(src: &Path, dst: &Path, from: u32, to: u32) {
             let ft = e.file_type().unwrap();
             if ft.is_symlink() {
                 let t = std::fs::read_link(e.path()).unwrap();
-                let t: Vec<String> = t.to_string_lossy().split('/').map(|c| ren(c)).collect();
+                let t: Vec<String> = t.to_string_lossy().split('/').map(ren).collect();
                 std::os::unix::fs::symlink(t.join("/"), &to).unwrap();
             } else if ft.is_dir() {
                 walk(&e.path(), &to, ren);
