@@ -33,6 +33,18 @@ fn missing_tool<'a>(tools: &[&'a str]) -> Option<&'a str> {
     })
 }
 
+/// Destroys the named domains when dropped, so a failing test leaves no QEMU running. Declare
+/// it after the temporary directory: it must go first.
+struct Destroy(Vec<(String, &'static str)>);
+
+impl Drop for Destroy {
+    fn drop(&mut self) {
+        for (uri, dom) in &self.0 {
+            let _ = virsh(uri, &["destroy", dom]);
+        }
+    }
+}
+
 /// A fresh embedded root (its URI), or `None` after reporting why not.
 fn embedded_root(dir: &Path) -> Option<String> {
     if let Some(t) = missing_tool(&["virsh", "qemu-system-x86_64"]) {
@@ -203,6 +215,7 @@ fn embedded_libvirt_apply_adds_removes_moves_and_changes_scsi_disks_live_and_con
     let Some(uri) = embedded_root(dir) else {
         return;
     };
+    let _destroy = Destroy(vec![(uri.clone(), "apply1")]);
     images(
         dir,
         &[
@@ -425,7 +438,6 @@ fn embedded_libvirt_apply_adds_removes_moves_and_changes_scsi_disks_live_and_con
     } else {
         skipped("script (util-linux) is not installed: the terminal prompt is not checked");
     }
-    let _ = virsh(&uri, &["destroy", "apply1"]);
 }
 
 /// A hostdev named by the flat parent/unique_id adapter: libvirt alone refuses it; resolved
@@ -649,6 +661,7 @@ fn fleet_of_four_hosts_one_failing_leaves_the_other_three_converged_and_reported
         let Some(uri) = embedded_root(&d) else { return };
         uris.push(uri);
     }
+    let _destroy = Destroy(uris.iter().map(|u| (u.clone(), "fleet")).collect());
     images(dir, &["base.img", "data.img", "m1.iso", "m2.iso"]);
     let ctrl = "<controller type='scsi' index='0' model='virtio-scsi'/>".to_string();
     let base = domain(
@@ -757,7 +770,4 @@ fn fleet_of_four_hosts_one_failing_leaves_the_other_three_converged_and_reported
         .collect();
     assert_eq!(done, ["unchanged", "unchanged", "unchanged", "failed"]);
     println!("fleet: 4 embedded hosts applied concurrently in {fleet_s:.2}s (3 converged, 1 reported failing)");
-    for u in &uris[..3] {
-        let _ = virsh(u, &["destroy", "fleet"]);
-    }
 }

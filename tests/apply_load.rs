@@ -93,33 +93,39 @@ fn a_thousand_attach_detach_cycles_leak_no_device_node_or_slot() {
     .devices
     .items[0]
     .clone();
-    let start = Instant::now();
-    for i in 0..cycles {
-        let id = m
-            .reserve(Request::new(disk.clone(), Targets::LIVE).unwrap())
-            .unwrap();
-        let a = m.attach(id).unwrap_or_else(|e| panic!("cycle {i}: {e}"));
-        assert_eq!(a.state, AttachState::Attached);
-        m.release(id).unwrap_or_else(|e| panic!("cycle {i}: {e}"));
+    // Whatever happens, the domain is destroyed: no QEMU is left running.
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let start = Instant::now();
+        for i in 0..cycles {
+            let id = m
+                .reserve(Request::new(disk.clone(), Targets::LIVE).unwrap())
+                .unwrap();
+            let a = m.attach(id).unwrap_or_else(|e| panic!("cycle {i}: {e}"));
+            assert_eq!(a.state, AttachState::Attached);
+            m.release(id).unwrap_or_else(|e| panic!("cycle {i}: {e}"));
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let after = count(m.backend());
+        assert_eq!(
+            after, before,
+            "(block nodes, scsi-hd devices) before and after"
+        );
+        assert_eq!(m.attachments().count(), 0);
+        assert_eq!(m.open_reservations(), 0);
+        assert!(m
+            .slots()
+            .iter()
+            .all(|(_, e)| matches!(e, SlotEntry::Pinned { .. })));
+        m.check_invariants().unwrap();
+        println!(
+            "load: {cycles} attach/detach cycles in {secs:.1}s = {:.1} cycles/s; QEMU before and after: {} block nodes, {} scsi-hd",
+            cycles as f64 / secs,
+            after.0,
+            after.1
+        );
+    }));
+    let _ = m.backend().destroy();
+    if let Err(p) = r {
+        std::panic::resume_unwind(p);
     }
-    let secs = start.elapsed().as_secs_f64();
-    let after = count(m.backend());
-    assert_eq!(
-        after, before,
-        "(block nodes, scsi-hd devices) before and after"
-    );
-    assert_eq!(m.attachments().count(), 0);
-    assert_eq!(m.open_reservations(), 0);
-    assert!(m
-        .slots()
-        .iter()
-        .all(|(_, e)| matches!(e, SlotEntry::Pinned { .. })));
-    m.check_invariants().unwrap();
-    println!(
-        "load: {cycles} attach/detach cycles in {secs:.1}s = {:.1} cycles/s; QEMU before and after: {} block nodes, {} scsi-hd",
-        cycles as f64 / secs,
-        after.0,
-        after.1
-    );
-    m.backend().destroy().unwrap();
 }
