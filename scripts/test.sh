@@ -54,6 +54,10 @@ echo "== real kernel and libvirt cross-checks"
 # with libvirt's own lookups over the real captures; each skips with a message when what it
 # needs (QEMU, the packages, root, unshare) is missing.
 cargo test --all-features --test resolve --test libvirt_crosscheck -- --ignored
+echo "== applier load against libvirt's embedded QEMU driver"
+# The real-libvirt applier tests (tests/apply_libvirt.rs) run in `cargo test --all-features`
+# above; the load test (1,000 attach/detach cycles, about two minutes) is ignored there.
+cargo test --features libvirt --test apply_load -- --ignored --nocapture
 echo "== library without the CLI"
 # A library user's build (default-features = false) must not pull in the CLI's crates.
 cargo build --quiet --lib --no-default-features

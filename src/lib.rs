@@ -51,6 +51,7 @@
 //! assert!(domxml::write_domain(&domain).contains("<disk type='block' device='lun'>"));
 //! ```
 
+pub mod apply;
 pub mod assign;
 mod builder;
 pub mod codec;

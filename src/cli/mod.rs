@@ -1,8 +1,10 @@
 //! Arguments and dispatch.
 
+mod apply;
 mod convert;
 mod fmt;
 mod input;
+mod plan;
 mod resolve;
 mod validate;
 
@@ -120,6 +122,47 @@ enum Command {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
+    /// Show what `apply` would change so that a domain's managed devices (SCSI controllers,
+    /// SCSI and lun disks, SCSI / vhost-scsi / PCI hostdevs) become those of DESIRED: one
+    /// line per device (`+` attach, `-` detach, `~` update in place, `-/+` detach and attach
+    /// again) with the reason, then the libvirt calls in order. Other devices are never
+    /// touched. Offline with `--current FILE`; against libvirt with `--connect URI` (feature
+    /// `libvirt`). Exit 0 (also when there is nothing to do: "No changes"), 1 when a
+    /// definition is invalid, 2 on usage, I/O or connection errors.
+    Plan {
+        /// The domain as it is now (e.g. `virsh dumpxml NAME`), instead of asking libvirt.
+        #[arg(long, value_name = "FILE", conflicts_with = "connect")]
+        current: Option<PathBuf>,
+        /// A libvirt URI (repeatable); without it and without --current,
+        /// LIBVIRT_DEFAULT_URI or libvirt's default. Needs the `libvirt` feature.
+        #[arg(long, short = 'c', value_name = "URI")]
+        connect: Vec<String>,
+        #[command(flatten)]
+        targets: plan::TargetArgs,
+        /// Resolve SCSI hostdevs against the sysfs under DIR, so that they are identified by
+        /// their LU's wwid instead of today's host numbers.
+        #[arg(long, value_name = "DIR")]
+        sysfs_root: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = plan::PlanFormat::Human)]
+        format: plan::PlanFormat,
+        /// The desired domain XML.
+        #[arg(value_name = "DESIRED")]
+        desired: PathBuf,
+    },
+    /// Bring a domain's managed devices (SCSI controllers, SCSI and lun disks, SCSI /
+    /// vhost-scsi / PCI hostdevs) to those of DESIRED through libvirt: shows the plan, asks on
+    /// a terminal (unless --yes), then attaches, detaches and updates devices one call at a
+    /// time, retrying and cleaning up after failures. A domain that does not exist is defined
+    /// (and started with --start). Stable SCSI adapters are resolved through sysfs into the
+    /// `scsi_hostN` form libvirt accepts, and recorded in the domain's <metadata>. Several
+    /// --connect (or --hosts FILE) apply to many hosts at once, each reported. Needs the
+    /// `libvirt` feature. Exit 0 when every host converged (or nothing changed), 1 when one
+    /// did not, 2 on usage, I/O or connection errors.
+    Apply {
+        #[command(flatten)]
+        args: apply::ApplyArgs,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -162,9 +205,35 @@ pub(crate) fn main() -> ExitCode {
         Command::SysfsSnapshot { root, out } => resolve::sysfs_snapshot(&root, &out),
         Command::Convert { conv, format, file } => convert::run(&file, &conv, format, limits),
         Command::Snapshot { conv, update, dir } => convert::snapshot(&dir, &conv, update, limits),
+        Command::Plan {
+            current,
+            connect,
+            targets,
+            sysfs_root,
+            format,
+            desired,
+        } => match current {
+            Some(c) => plan::offline(&c, &desired, targets, sysfs_root.as_ref(), format, limits),
+            None => plan::online(
+                &connect,
+                &desired,
+                targets,
+                sysfs_root.as_ref(),
+                format,
+                limits,
+            ),
+        },
+        Command::Apply { args } => apply::run(&args, limits, false),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "domxml", &mut std::io::stdout());
             ExitCode::SUCCESS
         }
     }
 }
+
+/// What `plan --connect` and `apply` say in a build without the `libvirt` feature.
+#[cfg(not(feature = "libvirt"))]
+pub(crate) const NO_LIBVIRT: &str = "domxml: this build has no libvirt support; \
+plan against a file with `domxml plan --current CURRENT.xml DESIRED.xml`, or build with it: \
+`cargo install --features libvirt domxml` (needs libvirt-dev and pkg-config: \
+`apt-get install libvirt-dev pkg-config`)";

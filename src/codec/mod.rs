@@ -162,3 +162,21 @@ pub fn write_document(parsed: &Parsed) -> String {
         epilog: parsed.epilog.clone(),
     })
 }
+
+/// One device as an element, in canonical form (`None` for a comment between devices).
+pub fn device_element(d: &crate::model::Device) -> Option<xml::Element> {
+    use crate::model::Device;
+    Some(match d {
+        Device::Emulator(e) => xml::Element::new("emulator").with_text(e.clone()),
+        Device::Disk(x) => disk::write_disk(x),
+        Device::Controller(x) => controller::write_controller(x),
+        Device::Hostdev(x) => hostdev::write_hostdev(x),
+        Device::Other(x) => x.clone(),
+        Device::Comment(_) => return None,
+    })
+}
+
+/// One device as canonical XML: what `virDomainAttachDeviceFlags` takes.
+pub fn write_device(d: &crate::model::Device) -> Option<String> {
+    device_element(d).map(|e| xml::write_element(&e))
+}

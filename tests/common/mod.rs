@@ -405,3 +405,44 @@ pub fn disk_name(prefix: &str, mut idx: u32) -> String {
     tail.reverse();
     format!("{prefix}{}", String::from_utf8(tail).unwrap())
 }
+
+// ---- sysfs trees ----
+
+/// Copy a sysfs fixture with SCSI host `from` renumbered to `to` (directory names `hostN`,
+/// `targetN:…`, `N:B:T:L`, and symlink targets alike): the same hardware after a reboot
+/// that numbered the hosts differently.
+pub fn renumbered_copy(src: &Path, dst: &Path, from: u32, to: u32) {
+    let ren = |c: &str| -> String {
+        let host = format!("host{from}");
+        let target = format!("target{from}:");
+        let hctl = format!("{from}:");
+        if c == host {
+            format!("host{to}")
+        } else if let Some(rest) = c.strip_prefix(&target) {
+            format!("target{to}:{rest}")
+        } else if c.starts_with(&hctl) && c.matches(':').count() == 3 {
+            format!("{to}:{}", &c[hctl.len()..])
+        } else {
+            c.to_string()
+        }
+    };
+    fn walk(src: &Path, dst: &Path, ren: &dyn Fn(&str) -> String) {
+        std::fs::create_dir_all(dst).unwrap();
+        for e in std::fs::read_dir(src).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            let to = dst.join(ren(&name));
+            let ft = e.file_type().unwrap();
+            if ft.is_symlink() {
+                let t = std::fs::read_link(e.path()).unwrap();
+                let t: Vec<String> = t.to_string_lossy().split('/').map(ren).collect();
+                std::os::unix::fs::symlink(t.join("/"), &to).unwrap();
+            } else if ft.is_dir() {
+                walk(&e.path(), &to, ren);
+            } else {
+                std::fs::copy(e.path(), &to).unwrap();
+            }
+        }
+    }
+    walk(src, dst, &ren);
+}
