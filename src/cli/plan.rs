@@ -50,7 +50,7 @@ impl TargetArgs {
 /// A domain definition read and validated; on failure the diagnostics are printed and the
 /// exit code returned (1 invalid, 2 unreadable).
 pub(crate) fn read_domain(path: &Path, limits: Limits) -> Result<Domain, ExitCode> {
-    let bytes = read_input(path).map_err(|e| {
+    let bytes = read_input(path, limits.max_bytes).map_err(|e| {
         eprintln!("domxml: {e}");
         ExitCode::from(2)
     })?;
