@@ -330,7 +330,7 @@ fn embedded_libvirt_apply_adds_removes_moves_and_changes_scsi_disks_live_and_con
     let t = Instant::now();
     let o = domxml(&["apply", "--connect", &uri, "--yes", s(&v2)]);
     let noop_s = t.elapsed().as_secs_f64();
-    assert!(o.status.success());
+    assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("No changes."), "{}", text(&o));
     // Without --connect: LIBVIRT_DEFAULT_URI.
     let o = Command::new(env!("CARGO_BIN_EXE_domxml"))
