@@ -54,6 +54,7 @@
 pub mod assign;
 mod builder;
 pub mod codec;
+mod controller_index;
 pub mod diag;
 pub mod emit;
 mod error;

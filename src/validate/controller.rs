@@ -8,9 +8,11 @@ use std::collections::HashMap;
 pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
     let iothreads = cx.domain.iothread_ids();
     let mut seen: HashMap<(ControllerType, u32), usize> = HashMap::new();
+    let indexes = crate::controller_index::ControllerIndexes::of(cx.domain);
     for (i, c) in cx.domain.devices.controllers() {
         let p = cx.path(i);
-        if let Some(first) = seen.insert((c.kind, c.idx()), i) {
+        let idx = indexes.get(i);
+        if let Some(first) = seen.insert((c.kind, idx), i) {
             out.push(
                 Diagnostic::new(
                     codes::E054,
@@ -18,7 +20,7 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
                     format!(
                         "a {} controller with index {} is already defined at {}",
                         c.kind,
-                        c.idx(),
+                        idx,
                         cx.path(first)
                     ),
                 )
@@ -29,7 +31,7 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let model = c.scsi_model().unwrap_or(ScsiModel::Auto);
-        let effective = cx.layout.model_of(c.idx()).unwrap_or(model);
+        let effective = cx.layout.model_of(idx).unwrap_or(model);
         if model == ScsiModel::Buslogic {
             out.push(
                 Diagnostic::new(
@@ -40,7 +42,7 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
                 .hint("use model='virtio-scsi', or 'lsilogic' for guests without virtio drivers"),
             );
         }
-        if model == ScsiModel::Ncr53c90 && c.idx() != 0 {
+        if model == ScsiModel::Ncr53c90 && idx != 0 {
             out.push(Diagnostic::new(
                 codes::E053,
                 format!("{p}/@index"),

@@ -5,44 +5,15 @@
 use super::{Cx, Out};
 use crate::diag::codes;
 use crate::emit::plan::controllers::Ctrl;
-use crate::emit::plan::q35::PcieCtrl;
+use crate::emit::plan::pci::PciCtrl;
 use crate::emit::plan::Key;
 use crate::emit::{EmitError, Props};
-use crate::model::{ControllerType, Device, OnOff, ScsiModel};
+use crate::model::{ControllerType, Device, OnOff, PciModel, ScsiModel};
 
 pub(super) fn build(cx: &Cx<'_>, out: &mut Out) -> Result<(), EmitError> {
     let plan = cx.plan;
-    for &(idx, c) in &plan.pcie_controllers {
-        let p = match c {
-            PcieCtrl::RootPort { port, slot, multi } => {
-                let mut p = Props::new()
-                    .s("driver", "pcie-root-port")
-                    .n("port", u64::from(port))
-                    .n("chassis", u64::from(idx))
-                    .s("id", format!("pci.{idx}"))
-                    .s("bus", "pcie.0");
-                if multi {
-                    p = p.b("multifunction", true);
-                }
-                p.s("addr", slot.addr())
-            }
-            PcieCtrl::Bridge { parent } => Props::new()
-                .s("driver", "pcie-pci-bridge")
-                .s("id", format!("pci.{idx}"))
-                .s("bus", format!("pci.{parent}"))
-                .s("addr", "0x0"),
-        };
-        out.device(p);
-    }
-    for &(b, slot) in &plan.bridges {
-        out.device(
-            Props::new()
-                .s("driver", "pci-bridge")
-                .n("chassis_nr", u64::from(b))
-                .s("id", format!("pci.{b}"))
-                .s("bus", plan.machine.root_bus())
-                .s("addr", slot.addr()),
-        );
+    for c in &plan.pci_ctrls {
+        pci(cx, out, c);
     }
     for c in plan.ctrls.iter().filter(|c| c.kind == ControllerType::Usb) {
         usb(cx, out, c);
@@ -53,18 +24,51 @@ pub(super) fn build(cx: &Cx<'_>, out: &mut Out) -> Result<(), EmitError> {
         }
     }
     for c in plan.ctrls.iter().filter(|c| c.kind == ControllerType::Sata) {
-        if !plan.pci.contains_key(&c.key) {
+        // q35's first SATA controller is part of the machine.
+        if (plan.machine.q35 && c.idx == 0) || !plan.pci.contains_key(&c.key) {
             continue;
         }
         let p = cx.pci_props(
             c.key,
             Props::new()
-                .s("driver", "ich9-ahci")
+                .s("driver", "ahci")
                 .s("id", format!("sata{}", c.idx)),
         );
         out.device(p);
     }
     Ok(())
+}
+
+/// `qemuBuildControllerPCIDevProps`: every PCI controller but the machine's root bus.
+fn pci(cx: &Cx<'_>, out: &mut Out, c: &PciCtrl) {
+    let Some(name) = c.name else {
+        return;
+    };
+    if c.model.is_root() {
+        return;
+    }
+    let mut p = Props::new().s("driver", name.as_str());
+    p = match c.model {
+        PciModel::PciBridge => p
+            .on("chassis_nr", c.chassis_nr.map(u64::from))
+            .s("id", c.alias.clone()),
+        PciModel::PciExpanderBus | PciModel::PcieExpanderBus => p
+            .on("bus_nr", c.bus_nr.map(u64::from))
+            .s("id", c.alias.clone())
+            .on("numa_node", c.numa_node.map(u64::from)),
+        PciModel::PcieRootPort | PciModel::PcieSwitchDownstreamPort => {
+            let p = p
+                .on("port", c.port.map(u64::from))
+                .on("chassis", c.chassis.map(u64::from))
+                .s("id", c.alias.clone());
+            match c.hotplug {
+                Some(h) => p.b("hotplug", h == OnOff::On),
+                None => p,
+            }
+        }
+        _ => p.s("id", c.alias.clone()),
+    };
+    out.device(cx.pci_props(c.key, p));
 }
 
 fn usb(cx: &Cx<'_>, out: &mut Out, c: &Ctrl<'_>) {
