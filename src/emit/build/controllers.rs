@@ -100,7 +100,16 @@ fn usb(cx: &Cx<'_>, out: &mut Out, c: &Ctrl<'_>) {
     } else {
         format!("usb{}", c.idx)
     };
-    out.device(cx.pci_props(c.key, Props::new().s("driver", model).s("id", id)));
+    let mut p = Props::new().s("driver", model);
+    // `ports` sizes both xHCI port sets (qemuBuildUSBControllerDevProps).
+    let ports = c
+        .def
+        .and_then(|d| d.extra.attrs.iter().find(|(k, _)| k == "ports"))
+        .and_then(|(_, v)| v.parse::<u64>().ok());
+    if let Some(n) = ports.filter(|_| matches!(model, "qemu-xhci" | "nec-usb-xhci")) {
+        p = p.n("p2", n).n("p3", n);
+    }
+    out.device(cx.pci_props(c.key, p.s("id", id)));
 }
 
 /// `qemuBuildControllerSCSIDevProps`.
@@ -123,6 +132,19 @@ fn scsi(cx: &Cx<'_>, out: &mut Out, c: &Ctrl<'_>, model: ScsiModel) -> Result<()
                 }
             }
             let mut p = Props::new().s("driver", name);
+            if let Some(v) = drv.map(|d| d.virtio) {
+                // qemuBuildVirtioDevProps: the virtio options right after the driver.
+                for (key, val) in [
+                    ("iommu_platform", v.iommu),
+                    ("ats", v.ats),
+                    ("packed", v.packed),
+                    ("page-per-vq", v.page_per_vq),
+                ] {
+                    if let Some(on) = val {
+                        p = p.b(key, on == OnOff::On);
+                    }
+                }
+            }
             if let Some(t) = drv.and_then(|d| d.iothread) {
                 p = p.s("iothread", format!("iothread{t}"));
             }
@@ -201,11 +223,21 @@ pub(super) fn balloon(cx: &Cx<'_>, out: &mut Out) {
 pub(super) fn note_others(cx: &Cx<'_>, out: &mut Out) {
     for (i, x) in cx.d.devices.items.iter().enumerate() {
         if let Device::Other(e) = x {
-            if !matches!(
-                e.name.as_str(),
-                "memballoon" | "input" | "audio" | "controller"
-            ) {
-                out.note(cx.path(i), format!("<{}> is not emitted by domxml", e.name));
+            // PS/2 input devices are part of the machine: libvirt writes no argument for them
+            // either. Audio backends only serve the devices above.
+            let builtin = e.name == "input"
+                && match e.attr("bus") {
+                    Some(b) => b == "ps2",
+                    None => e.attr("type") != Some("tablet"),
+                };
+            if !builtin && !matches!(e.name.as_str(), "memballoon" | "audio" | "controller") {
+                let what = match (e.name.as_str(), e.attr("type"), e.attr("bus")) {
+                    ("input", Some(t), b) => {
+                        format!("<input> (type='{t}' bus='{}')", b.unwrap_or("usb"))
+                    }
+                    (n, _, _) => format!("<{n}>"),
+                };
+                out.note(cx.path(i), format!("{what} is not emitted by domxml"));
             }
         }
     }

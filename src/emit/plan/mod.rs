@@ -188,6 +188,17 @@ pub(crate) fn plan<'d>(d: &'d Domain, caps: &Caps) -> Result<Plan<'d>, EmitError
         spapr: HashMap::new(),
         boot: HashMap::new(),
     };
+    // zPCI (uid/fid on a PCI address) exists on s390x only (qemuValidateDomainDeviceDefZPCIAddress).
+    if plan.machine.arch != "s390x" {
+        if let Some(i) = pci_devices::zpci_device(d) {
+            return Err(EmitError::new(
+                codes::E124,
+                format!("{}/address/zpci", plan.path(i)),
+                "This QEMU binary doesn't support zPCI",
+            )
+            .with_hint("zPCI identifiers are for s390x guests: drop the <zpci> element"));
+        }
+    }
     if plan.machine.arch == "s390x" {
         plan.ccw = ccw::assign_ccw(d, &plan);
     } else {

@@ -123,6 +123,27 @@ pub(crate) fn other_placement(e: &Element) -> Placement {
     })
 }
 
+/// The first device with a zPCI address extension (`<address type='pci'><zpci …/>`), by item.
+pub(crate) fn zpci_device(d: &Domain) -> Option<usize> {
+    let typed = |a: Option<&DeviceAddress>| match a {
+        Some(DeviceAddress::Pci(_, extra)) => extra
+            .children
+            .iter()
+            .any(|n| matches!(n, crate::xml::Node::Element(e) if e.name == "zpci")),
+        _ => false,
+    };
+    d.devices.items.iter().position(|x| match x {
+        Device::Disk(v) => typed(v.address.as_ref()),
+        Device::Controller(v) => typed(v.address.as_ref()),
+        Device::Hostdev(v) => typed(v.address.as_ref()),
+        Device::Other(e) => e
+            .elements()
+            .filter(|a| a.name == "address" && a.attr("type") == Some("pci"))
+            .any(|a| a.elements().any(|z| z.name == "zpci")),
+        _ => false,
+    })
+}
+
 /// A child's attribute (`<model type>`, `<driver type>`, `<target type>`).
 fn child_attr<'a>(e: &'a Element, child: &str, attr: &str) -> Option<&'a str> {
     e.elements().find(|c| c.name == child)?.attr(attr)
