@@ -12,6 +12,14 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
     for (i, c) in cx.domain.devices.controllers() {
         let p = cx.path(i);
         let idx = indexes.get(i);
+        // USB2 companions share the index of their EHCI controller, one of each model.
+        let companion = crate::controller_index::is_usb2(c)
+            && !cx.domain.devices.controllers().any(|(j, o)| {
+                j != i && indexes.get(j) == idx && o.kind == c.kind && o.model == c.model
+            });
+        if companion {
+            continue;
+        }
         if let Some(first) = seen.insert((c.kind, idx), i) {
             out.push(
                 Diagnostic::new(

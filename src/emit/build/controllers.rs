@@ -83,6 +83,9 @@ fn usb(cx: &Cx<'_>, out: &mut Out, c: &Ctrl<'_>) {
         Some("qemu-xhci") => "qemu-xhci",
         Some("nec-xhci") => "nec-usb-xhci",
         Some("ich9-ehci1") => "ich9-usb-ehci1",
+        Some(m @ ("ich9-uhci1" | "ich9-uhci2" | "ich9-uhci3")) => {
+            return usb_companion(cx, out, c, m);
+        }
         Some(other) => {
             let path = match c.key {
                 Key::Item(i) => cx.path(i),
@@ -110,6 +113,60 @@ fn usb(cx: &Cx<'_>, out: &mut Out, c: &Ctrl<'_>) {
         p = p.n("p2", n).n("p3", n);
     }
     out.device(cx.pci_props(c.key, p.s("id", id)));
+}
+
+/// A UHCI companion of an EHCI controller: no id of its own, it serves ports of the
+/// controller of its index (`masterbus`) from `<master startport>` on (0, 2 and 4 for
+/// UHCI1..3 when the XML does not say, as libvirt fills in).
+fn usb_companion(cx: &Cx<'_>, out: &mut Out, c: &Ctrl<'_>, model: &str) {
+    let path = match c.key {
+        Key::Item(i) => cx.path(i),
+        _ => "/domain/devices",
+    };
+    let master = cx.plan.ctrls.iter().find(|m| {
+        m.kind == ControllerType::Usb
+            && m.idx == c.idx
+            && !matches!(
+                m.other_model(),
+                Some("ich9-uhci1" | "ich9-uhci2" | "ich9-uhci3")
+            )
+    });
+    let Some(master) = master else {
+        out.note(
+            path,
+            format!("USB controller model '{model}' has no EHCI controller of its index to serve: not emitted by domxml (libvirt: masterbus not found)"),
+        );
+        return;
+    };
+    let alias = if master.idx == 0 {
+        "usb".to_string()
+    } else {
+        format!("usb{}", master.idx)
+    };
+    let startport = c
+        .def
+        .and_then(|d| {
+            d.extra.children.iter().find_map(|n| match n {
+                crate::xml::Node::Element(e) if e.name == "master" => e.attr("startport"),
+                _ => None,
+            })
+        })
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(match model {
+            "ich9-uhci2" => 2,
+            "ich9-uhci3" => 4,
+            _ => 0,
+        });
+    let driver = format!("ich9-usb-{}", model.trim_start_matches("ich9-"));
+    out.device(
+        cx.pci_props(
+            c.key,
+            Props::new()
+                .s("driver", driver)
+                .s("masterbus", format!("{alias}.0"))
+                .n("firstport", startport),
+        ),
+    );
 }
 
 /// `qemuBuildControllerSCSIDevProps`.
