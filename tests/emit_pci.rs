@@ -452,3 +452,21 @@ fn live_xml_carries_libvirts_aliases_without_warnings() {
     let checked = domxml::check_str(&inactive);
     assert_eq!(checked.diagnostics[0].code.to_string(), "W003");
 }
+
+#[test]
+fn iothread_vq_mapping_is_ignored_as_libvirt_9_ignores_it_with_a_note() {
+    // libvirt 9.0: {"driver":"virtio-scsi-pci","id":"scsi0","num_queues":2,"bus":"pci.0","addr":"0x2"}
+    let xml = domain(
+        "pc",
+        &format!(
+            "{NO_USB_NO_BALLOON}<controller type='scsi' index='0' model='virtio-scsi'>\
+             <driver queues='2'><iothreads><iothread id='1'><queue id='0'/></iothread></iothreads></driver>\
+             </controller>"
+        ),
+    );
+    assert_eq!(
+        devices(&xml),
+        [r#"{"driver":"virtio-scsi-pci","id":"scsi0","num_queues":2,"bus":"pci.0","addr":"0x2"}"#]
+    );
+    assert!(notes(&xml)[0].contains("iothread-vq-mapping) has no effect"));
+}

@@ -173,6 +173,18 @@ fn usb_companion(cx: &Cx<'_>, out: &mut Out, c: &Ctrl<'_>, model: &str) {
 fn scsi(cx: &Cx<'_>, out: &mut Out, c: &Ctrl<'_>, model: ScsiModel) -> Result<(), EmitError> {
     let id = cx.plan.names.scsi(c.idx);
     let drv = c.def.and_then(|d| d.driver.as_ref());
+    let vq_mapping = drv.is_some_and(|d| {
+        d.extra
+            .children
+            .iter()
+            .any(|n| matches!(n, crate::xml::Node::Element(e) if e.name == "iothreads"))
+    });
+    if let (true, Key::Item(i)) = (vq_mapping, c.key) {
+        out.note(
+            cx.path(i),
+            "<driver><iothreads> (iothread-vq-mapping) has no effect: libvirt 9.0 does not know it and QEMU 7.2's virtio-scsi has no such property",
+        );
+    }
     let p = match model {
         m if m.is_virtio() => {
             let ccw = cx.plan.ccw.contains_key(&c.key);
