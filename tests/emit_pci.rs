@@ -470,3 +470,28 @@ fn iothread_vq_mapping_is_ignored_as_libvirt_9_ignores_it_with_a_note() {
     );
     assert!(notes(&xml)[0].contains("iothread-vq-mapping) has no effect"));
 }
+
+#[test]
+fn the_balloon_carries_its_model_and_options_and_other_controllers_are_notes() {
+    let xml = domain(
+        "q35",
+        "<controller type='usb' model='none'/><controller type='virtio-serial' index='0'/>\
+         <memballoon model='virtio-transitional' autodeflate='on' freePageReporting='on'>\
+         <driver iommu='on' ats='on'/><stats period='10'/></memballoon>",
+    );
+    // libvirt 9.0 also emits virtio-serial-pci on pci.2 (the root port domxml leaves to it).
+    assert_eq!(
+        devices(&xml),
+        [
+            r#"{"driver":"pcie-root-port","port":8,"chassis":1,"id":"pci.1","bus":"pcie.0","multifunction":true,"addr":"0x1"}"#,
+            r#"{"driver":"pcie-root-port","port":9,"chassis":2,"id":"pci.2","bus":"pcie.0","addr":"0x1.0x1"}"#,
+            r#"{"driver":"pcie-pci-bridge","id":"pci.3","bus":"pci.1","addr":"0x0"}"#,
+            r#"{"driver":"pcie-root-port","port":10,"chassis":4,"id":"pci.4","bus":"pcie.0","addr":"0x1.0x2"}"#,
+            r#"{"driver":"virtio-balloon-pci-transitional","iommu_platform":true,"ats":true,"id":"balloon0","deflate-on-oom":true,"free-page-reporting":true,"bus":"pci.3","addr":"0x1"}"#,
+        ]
+    );
+    assert_eq!(
+        notes(&xml),
+        ["/domain/devices/controller[2]: <controller type='virtio-serial'> is not emitted by domxml"]
+    );
+}

@@ -270,21 +270,84 @@ fn scsi(cx: &Cx<'_>, out: &mut Out, c: &Ctrl<'_>, model: ScsiModel) -> Result<()
 
 /// The memory balloon: libvirt's implicit virtio balloon on x86, or the one the domain defines.
 pub(super) fn balloon(cx: &Cx<'_>, out: &mut Out) {
-    let key =
+    let def =
         cx.d.devices
             .items
             .iter()
-            .position(|x| matches!(x, Device::Other(e) if e.name == "memballoon"))
-            .map(Key::Item)
-            .unwrap_or(Key::Balloon);
+            .enumerate()
+            .find_map(|(i, x)| match x {
+                Device::Other(e) if e.name == "memballoon" => Some((i, e)),
+                _ => None,
+            });
+    let key = def.map(|(i, _)| Key::Item(i)).unwrap_or(Key::Balloon);
     let ccw = cx.plan.ccw.contains_key(&key);
-    if cx.plan.pci.contains_key(&key) || ccw {
-        let driver = if ccw {
-            "virtio-balloon-ccw"
-        } else {
-            "virtio-balloon-pci"
+    if !cx.plan.pci.contains_key(&key) && !ccw {
+        return;
+    }
+    // qemuBuildMemballoonCommandLine: the virtio device of its model and transport, its
+    // virtio options, then the balloon's own switches.
+    let e = def.map(|(_, e)| e);
+    let mut driver = String::from(if ccw {
+        "virtio-balloon-ccw"
+    } else {
+        "virtio-balloon-pci"
+    });
+    if !ccw {
+        match e.and_then(|e| e.attr("model")) {
+            Some("virtio-transitional") => driver.push_str("-transitional"),
+            Some("virtio-non-transitional") => driver.push_str("-non-transitional"),
+            _ => {}
+        }
+    }
+    let mut p = Props::new().s("driver", driver);
+    let on_off = |v: Option<&str>| match v {
+        Some("on") => Some(true),
+        Some("off") => Some(false),
+        _ => None,
+    };
+    let drv = e.and_then(|e| e.elements().find(|c| c.name == "driver"));
+    for (attr, key) in [
+        ("iommu", "iommu_platform"),
+        ("ats", "ats"),
+        ("packed", "packed"),
+        ("page_per_vq", "page-per-vq"),
+    ] {
+        if let Some(b) = on_off(drv.and_then(|d| d.attr(attr))) {
+            p = p.b(key, b);
+        }
+    }
+    p = p.s("id", "balloon0");
+    for (attr, key) in [
+        ("autodeflate", "deflate-on-oom"),
+        ("freePageReporting", "free-page-reporting"),
+    ] {
+        if let Some(b) = on_off(e.and_then(|e| e.attr(attr))) {
+            p = p.b(key, b);
+        }
+    }
+    out.device(cx.pci_props(key, p));
+}
+
+/// A note for every controller the domain defines that has no command line here and is not
+/// part of the machine (a virtio-serial controller, a CCID smartcard reader, …).
+pub(super) fn note_controllers(cx: &Cx<'_>, out: &mut Out) {
+    for c in &cx.plan.ctrls {
+        let Key::Item(i) = c.key else { continue };
+        let builtin = match c.kind {
+            ControllerType::Pci
+            | ControllerType::Usb
+            | ControllerType::Scsi
+            | ControllerType::Sata
+            | ControllerType::Fdc => true,
+            ControllerType::Ide => c.idx == 0 && !cx.plan.machine.q35,
+            _ => false,
         };
-        out.device(cx.pci_props(key, Props::new().s("driver", driver).s("id", "balloon0")));
+        if !builtin {
+            out.note(
+                cx.path(i),
+                format!("<controller type='{}'> is not emitted by domxml", c.kind),
+            );
+        }
     }
 }
 

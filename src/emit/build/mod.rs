@@ -133,6 +133,7 @@ pub(crate) fn build(cx: &Cx<'_>) -> Result<Converted, EmitError> {
     hostdevs::build(cx, &mut out)?;
     whole_host::build(cx, &mut out)?;
     controllers::balloon(cx, &mut out);
+    controllers::note_controllers(cx, &mut out);
     controllers::note_others(cx, &mut out);
     Ok(Converted {
         args: out.args,
