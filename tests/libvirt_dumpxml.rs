@@ -42,7 +42,9 @@
 //! auto-assigned hostdev unit beyond what a vmpvscsi or lsisas1068 controller has, which QEMU
 //! would refuse at start-up): pc 137 of 139, q35 160 of 161; every hand-written input agrees
 //! too (300 of 300); live 3 of 3; libvirt cases 26 of 26. Seeds 1 and 2 likewise (296 and 295
-//! agree, the rest E013/E014). The three tests take 60-90 s together.
+//! agree, the rest E013/E014), also with the generator's later additions (hand-written PCI
+//! controllers, UHCI companions, <graphics>, a virtio channel). The three tests take 70-95 s
+//! together on 2 cores.
 //!
 //! Tunables: `DOMXML_DUMPXML_CASES` (default 300), `DOMXML_DUMPXML_SEED` (default 9: runs are
 //! reproducible; set another to explore), `DOMXML_DUMPXML_SHOW=N` (print case N: input, export,
