@@ -221,8 +221,9 @@ impl Controller {
         self.model.as_ref().map(ControllerModel::as_str)
     }
 
-    /// The index, 0 when absent (libvirt assigns the first free one; for SCSI that is 0
-    /// in any document that only has one).
+    /// The index as written, 0 when absent. A controller written without one gets the lowest
+    /// index its type does not use, after the explicit ones (libvirt's
+    /// `virDomainAssignControllerIndexes`); validation and conversion number them that way.
     pub fn idx(&self) -> u32 {
         self.index.unwrap_or(0)
     }
