@@ -27,7 +27,8 @@ if [ ${#packages[@]} -gt 0 ]; then
   fi
 fi
 
-# libvirt's embedded QEMU driver (the live differential test) will not start without the
+# libvirt's embedded QEMU driver (the live differential tests: tests/libvirt_live.rs and
+# tests/libvirt_dumpxml.rs, which also need root for `unshare`) will not start without the
 # users and groups Debian's libvirt-daemon-system would create; the packages above do not.
 if [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then
   as_root=(); [ "$(id -u)" = 0 ] || as_root=(sudo -n)
@@ -47,7 +48,9 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --all-targets --all-features -- -D warnings
 echo "== cargo test"
-# CI=true keeps insta from writing snapshots: a missing or changed snapshot fails.
+# CI=true keeps insta from writing snapshots: a missing or changed snapshot fails. This runs
+# the libvirt differentials too (random SCSI domains, 300 random dumpxml exports, live XML,
+# fixtures/libvirt-cases): with DOMXML_REQUIRE_REAL set they fail rather than skip.
 cargo test --all-features
 echo "== real kernel and libvirt cross-checks"
 # Boots Debian's kernel under QEMU TCG (packages fetched with apt-get download) and compares

@@ -363,6 +363,10 @@ pub mod codes {
         E122,
         /// Whole-host LU beyond virtio-scsi's address range (`convert`).
         E123,
+        /// A zPCI address on a machine without zPCI (`convert`).
+        E124,
+        /// A mediated device configuration libvirt refuses (`convert`).
+        E125,
         /// Unknown element.
         W001,
         /// Unknown attribute.

@@ -55,6 +55,7 @@ pub mod apply;
 pub mod assign;
 mod builder;
 pub mod codec;
+mod controller_index;
 pub mod diag;
 pub mod emit;
 mod error;

@@ -219,8 +219,9 @@ fn controller() -> BoxedStrategy<Controller> {
         maybe(adapter()),
         maybe("ua-[a-z0-9]{1,8}"),
         maybe(pci()),
+        virtio_options(),
     )
-        .prop_map(|(index, model, driver, adapter, alias, pci)| {
+        .prop_map(|(index, model, driver, adapter, alias, pci, virtio)| {
             let mut c = Controller::new(ControllerType::Scsi);
             c.index = index;
             c.model = model.map(domxml::model::ControllerModel::Scsi);
@@ -231,6 +232,7 @@ fn controller() -> BoxedStrategy<Controller> {
                     max_sectors,
                     ioeventfd,
                     iothread,
+                    virtio,
                     ..Default::default()
                 }
             });
@@ -238,6 +240,76 @@ fn controller() -> BoxedStrategy<Controller> {
                 adapter: Some(a),
                 ..Default::default()
             });
+            c.alias = alias;
+            c.address = pci.map(|p| DeviceAddress::Pci(p, Extra::default()));
+            c
+        })
+        .boxed()
+}
+
+fn on_off() -> BoxedStrategy<OnOff> {
+    prop_oneof![Just(OnOff::On), Just(OnOff::Off)].boxed()
+}
+
+fn virtio_options() -> BoxedStrategy<VirtioOptions> {
+    (
+        maybe(on_off()),
+        maybe(on_off()),
+        maybe(on_off()),
+        maybe(on_off()),
+    )
+        .prop_map(|(iommu, ats, packed, page_per_vq)| VirtioOptions {
+            iommu,
+            ats,
+            packed,
+            page_per_vq,
+        })
+        .boxed()
+}
+
+/// A PCI controller with any model, `<model name>` and `<target>` content.
+fn pci_controller() -> BoxedStrategy<Controller> {
+    let target = (
+        maybe(0u32..256),
+        maybe(0u32..256),
+        maybe(hex(0xff)),
+        maybe(0u32..256),
+        maybe(0u32..32),
+        maybe(on_off()),
+        maybe(0u32..8),
+    )
+        .prop_map(
+            |(chassis_nr, chassis, port, bus_nr, index, hotplug, node)| PciTarget {
+                chassis_nr,
+                chassis,
+                port,
+                bus_nr,
+                index,
+                hotplug,
+                node,
+                extra: Extra::default(),
+                child_extra: Default::default(),
+            },
+        );
+    (
+        maybe(0u32..32),
+        maybe(proptest::sample::select(PciModel::ALL)),
+        maybe(proptest::sample::select(PciModelName::ALL)),
+        maybe(target),
+        maybe("ua-[a-z0-9]{1,8}"),
+        maybe(pci()),
+    )
+        .prop_map(|(index, model, name, target, alias, pci)| {
+            let mut c = Controller::new(ControllerType::Pci);
+            c.index = index;
+            c.model = model.map(ControllerModel::Pci);
+            if name.is_some() || target.is_some() {
+                c.pci = Some(PciOptions {
+                    model_name: name,
+                    target,
+                    ..Default::default()
+                });
+            }
             c.alias = alias;
             c.address = pci.map(|p| DeviceAddress::Pci(p, Extra::default()));
             c
@@ -331,6 +403,7 @@ fn domain() -> BoxedStrategy<Domain> {
     let device = prop_oneof![
         disk().prop_map(|d| Device::Disk(Box::new(d))),
         controller().prop_map(|c| Device::Controller(Box::new(c))),
+        pci_controller().prop_map(|c| Device::Controller(Box::new(c))),
         hostdev().prop_map(|h| Device::Hostdev(Box::new(h))),
         "[a-z/]{1,20}".prop_map(Device::Emulator),
     ];

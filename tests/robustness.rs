@@ -87,6 +87,7 @@ fn f1_findings_validate_in_bounded_memory() {
         ("f1-hostdev-controller-u32-max.xml", "E016"),
         ("f1-disk-name-derived-controller.xml", "E016"),
         ("f1-iothreads-4294967295.xml", "E059"),
+        ("f1-sata-controller-u32-max.xml", "E016"),
     ] {
         let path = format!("fixtures/fuzz/{name}");
         let o = cli_capped(&["convert", &path], std::process::Stdio::null());

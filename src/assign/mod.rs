@@ -232,9 +232,10 @@ impl ScsiLayout {
     /// this when the QEMU build lacks `lsi` and libvirt would fall back to virtio-scsi.
     pub fn with_default(domain: &Domain, default_model: ScsiModel) -> ScsiLayout {
         let mut defined: BTreeMap<u32, Option<ScsiModel>> = BTreeMap::new();
-        for (_, c) in domain.devices.controllers() {
+        let indexes = crate::controller_index::ControllerIndexes::of(domain);
+        for (i, c) in domain.devices.controllers() {
             if c.kind == ControllerType::Scsi {
-                defined.entry(c.idx()).or_insert(c.scsi_model());
+                defined.entry(indexes.get(i)).or_insert(c.scsi_model());
             }
         }
         let resolve = |m: Option<ScsiModel>| match m {

@@ -4,8 +4,8 @@ use super::address::{read_adapter, read_device_address, write_adapter, write_dev
 use super::reader::{apply_kept, keep, R};
 use crate::model::ChildExtra;
 use crate::model::{
-    Controller, ControllerDriver, ControllerModel, ControllerSource, ControllerType,
-    PoolStyleAddress, ScsiModel,
+    Controller, ControllerDriver, ControllerModel, ControllerSource, ControllerType, OnOff,
+    PciModel, PciModelName, PciOptions, PciTarget, PoolStyleAddress, ScsiModel, VirtioOptions,
 };
 use crate::xml::Element;
 
@@ -53,10 +53,9 @@ pub(crate) fn read_controller(r: R<'_>) -> Option<Controller> {
                 max_sectors: d.u32("max_sectors"),
                 ioeventfd: d.enumerated("ioeventfd"),
                 iothread: d.u32("iothread"),
+                virtio: read_virtio_options(&d),
                 extra: Default::default(),
             };
-            // virtio options domxml passes through but does not interpret.
-            d.pass(&["iommu", "ats", "packed", "page_per_vq"]);
             let extra = d.finish();
             ControllerDriver { extra, ..drv }
         });
@@ -69,6 +68,9 @@ pub(crate) fn read_controller(r: R<'_>) -> Option<Controller> {
                 extra: s.finish(),
             }
         });
+    } else if kind == Some(ControllerType::Pci) {
+        c.model = r.enumerated::<PciModel>("model").map(ControllerModel::Pci);
+        c.pci = read_pci_options(&r);
     } else if kind.is_some() {
         c.model = r.string("model").map(ControllerModel::Other);
     }
@@ -80,6 +82,88 @@ pub(crate) fn read_controller(r: R<'_>) -> Option<Controller> {
     }
     c.extra = r.finish();
     kind.map(|_| c)
+}
+
+/// The virtio options of a `<driver>`.
+pub(crate) fn read_virtio_options(d: &R<'_>) -> VirtioOptions {
+    VirtioOptions {
+        iommu: d.enumerated("iommu"),
+        ats: d.enumerated("ats"),
+        packed: d.enumerated("packed"),
+        page_per_vq: d.enumerated("page_per_vq"),
+    }
+}
+
+/// Write the virtio options of a `<driver>`, in libvirt's order.
+pub(crate) fn write_virtio_options(el: Element, v: &VirtioOptions) -> Element {
+    let s = |o: Option<OnOff>| o.map(OnOff::as_str);
+    el.with_opt_attr("iommu", s(v.iommu))
+        .with_opt_attr("ats", s(v.ats))
+        .with_opt_attr("packed", s(v.packed))
+        .with_opt_attr("page_per_vq", s(v.page_per_vq))
+}
+
+/// `<model name>` and `<target>` of a PCI controller; `None` when it has neither.
+fn read_pci_options(r: &R<'_>) -> Option<PciOptions> {
+    let (model_name, model_extra) = match r.child("model") {
+        Some(m) => (m.enumerated::<PciModelName>("name"), m.finish()),
+        None => (None, Default::default()),
+    };
+    let had_model = model_name.is_some() || !model_extra.is_empty();
+    let target = r.child("target").map(|t| {
+        let num = |k: &'static str| t.hex(k).map(|h| h.0);
+        let mut kept = ChildExtra::default();
+        let node = t.child_number("node", &mut kept);
+        let v = PciTarget {
+            chassis_nr: num("chassisNr"),
+            chassis: num("chassis"),
+            port: t.hex("port"),
+            bus_nr: num("busNr"),
+            index: num("index"),
+            hotplug: t.enumerated("hotplug"),
+            node,
+            extra: Default::default(),
+            child_extra: kept,
+        };
+        // libvirt content domxml carries without interpreting.
+        t.pass(&["memReserve"]);
+        PciTarget {
+            extra: t.finish(),
+            ..v
+        }
+    });
+    (had_model || target.is_some()).then_some(PciOptions {
+        model_name,
+        model_extra,
+        target,
+    })
+}
+
+fn write_pci_options(el: &mut Element, p: &PciOptions) {
+    if p.model_name.is_some() || !p.model_extra.is_empty() {
+        let mut m = Element::new("model").with_opt_attr("name", p.model_name.map(|n| n.as_str()));
+        p.model_extra.apply(&mut m);
+        el.push(m);
+    }
+    if let Some(t) = &p.target {
+        let mut te = Element::new("target")
+            .with_opt_attr("chassisNr", t.chassis_nr)
+            .with_opt_attr("chassis", t.chassis)
+            .with_opt_attr("port", t.port.map(|h| h.format(1)))
+            .with_opt_attr("busNr", t.bus_nr)
+            .with_opt_attr("index", t.index)
+            .with_opt_attr("hotplug", t.hotplug.map(OnOff::as_str));
+        for (k, v) in &t.extra.attrs {
+            te.push_attr(k.clone(), v.clone());
+        }
+        if let Some(n) = t.node {
+            let mut ne = Element::new("node").with_text(n.to_string());
+            apply_kept(&mut ne, &t.child_extra, "node");
+            te.push(ne);
+        }
+        te.children.extend(t.extra.children.iter().cloned());
+        el.push(te);
+    }
 }
 
 pub(crate) fn read_alias(r: &R<'_>, kept: &mut ChildExtra) -> Option<String> {
@@ -105,9 +189,13 @@ pub(crate) fn write_controller(c: &Controller) -> Element {
         .with_opt_attr("model", c.model_name());
     if c.kind != ControllerType::Scsi {
         // Unknown attributes first (libvirt writes e.g. ports/vectors right after model),
-        // then the verbatim children, then alias and address.
+        // then a PCI controller's <model name> and <target>, the verbatim children, then
+        // alias and address.
         for (k, v) in &c.extra.attrs {
             el.push_attr(k.clone(), v.clone());
+        }
+        if let Some(p) = &c.pci {
+            write_pci_options(&mut el, p);
         }
         el.children.extend(c.extra.children.iter().cloned());
         write_alias(&mut el, &c.alias, &c.child_extra);
@@ -115,12 +203,13 @@ pub(crate) fn write_controller(c: &Controller) -> Element {
         return el;
     }
     if let Some(d) = &c.driver {
-        let mut de = Element::new("driver")
+        let de = Element::new("driver")
             .with_opt_attr("queues", d.queues)
             .with_opt_attr("cmd_per_lun", d.cmd_per_lun)
             .with_opt_attr("max_sectors", d.max_sectors)
             .with_opt_attr("ioeventfd", d.ioeventfd.map(|v| v.as_str()))
             .with_opt_attr("iothread", d.iothread);
+        let mut de = write_virtio_options(de, &d.virtio);
         d.extra.apply(&mut de);
         el.push(de);
     }

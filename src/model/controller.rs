@@ -1,7 +1,7 @@
-//! `<controller>`. SCSI controllers are modelled in full; other types keep their model and
-//! index typed and everything else verbatim.
+//! `<controller>`. SCSI and PCI controllers are modelled in full; other types keep their
+//! model and index typed and everything else verbatim.
 
-use super::{xml_enum, Adapter, ChildExtra, DeviceAddress, Extra, OnOff};
+use super::{xml_enum, Adapter, ChildExtra, DeviceAddress, Extra, OnOff, PciModel, PciOptions};
 
 xml_enum! {
     /// `<controller type=…>`.
@@ -66,13 +66,15 @@ impl ScsiModel {
     }
 }
 
-/// `model` of a controller: a closed vocabulary for SCSI controllers (a value outside it is an
-/// error), the spelling as written for every other type (`qemu-xhci`, `pcie-root-port`, …),
-/// whose models domxml passes through.
+/// `model` of a controller: a closed vocabulary for SCSI and PCI controllers (a value outside
+/// it is an error), the spelling as written for every other type (`qemu-xhci`, …), whose
+/// models domxml passes through.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ControllerModel {
     /// A SCSI controller's model.
     Scsi(ScsiModel),
+    /// A PCI controller's model.
+    Pci(PciModel),
     /// Any other controller's model.
     Other(String),
 }
@@ -82,6 +84,7 @@ impl ControllerModel {
     pub fn as_str(&self) -> &str {
         match self {
             ControllerModel::Scsi(m) => m.as_str(),
+            ControllerModel::Pci(m) => m.as_str(),
             ControllerModel::Other(s) => s,
         }
     }
@@ -90,6 +93,27 @@ impl ControllerModel {
 impl From<ScsiModel> for ControllerModel {
     fn from(m: ScsiModel) -> Self {
         ControllerModel::Scsi(m)
+    }
+}
+
+/// The virtio options of a `<driver>` (`virDomainVirtioOptions`): QEMU's `iommu_platform`,
+/// `ats`, `packed` and `page-per-vq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct VirtioOptions {
+    /// `iommu`.
+    pub iommu: Option<OnOff>,
+    /// `ats`.
+    pub ats: Option<OnOff>,
+    /// `packed`.
+    pub packed: Option<OnOff>,
+    /// `page_per_vq`.
+    pub page_per_vq: Option<OnOff>,
+}
+
+impl VirtioOptions {
+    /// True when none is set.
+    pub fn is_empty(&self) -> bool {
+        *self == VirtioOptions::default()
     }
 }
 
@@ -106,7 +130,9 @@ pub struct ControllerDriver {
     pub ioeventfd: Option<OnOff>,
     /// `iothread`: id of an iothread from `<iothreads>`.
     pub iothread: Option<u32>,
-    /// Unknown content (virtio options such as `iommu`, `ats`, `packed` are kept here).
+    /// The virtio options (`iommu`, `ats`, `packed`, `page_per_vq`).
+    pub virtio: VirtioOptions,
+    /// Unknown content.
     pub extra: Extra,
 }
 
@@ -141,8 +167,10 @@ pub struct Controller {
     pub kind: ControllerType,
     /// `index`.
     pub index: Option<u32>,
-    /// `model`: typed for SCSI controllers, as written for the others.
+    /// `model`: typed for SCSI and PCI controllers, as written for the others.
     pub model: Option<ControllerModel>,
+    /// `<model name>` and `<target>` of a PCI controller.
+    pub pci: Option<PciOptions>,
     /// `<driver>` (SCSI).
     pub driver: Option<ControllerDriver>,
     /// `<source>` (SCSI whole-host passthrough).
@@ -151,7 +179,8 @@ pub struct Controller {
     pub alias: Option<String>,
     /// `<address>`.
     pub address: Option<DeviceAddress>,
-    /// Unknown content (for non-SCSI controllers, everything but type/index/model/alias/address).
+    /// Unknown content (for controllers other than SCSI and PCI, everything but
+    /// type/index/model/alias/address).
     pub extra: Extra,
     /// Unknown content of single-valued children (`<alias>`), by child name.
     pub child_extra: ChildExtra,
@@ -164,6 +193,7 @@ impl Controller {
             kind,
             index: None,
             model: None,
+            pci: None,
             driver: None,
             source: None,
             alias: None,
@@ -181,13 +211,22 @@ impl Controller {
         }
     }
 
+    /// The model of a PCI controller.
+    pub fn pci_model(&self) -> Option<PciModel> {
+        match &self.model {
+            Some(ControllerModel::Pci(m)) => Some(*m),
+            _ => None,
+        }
+    }
+
     /// The model as written, whatever the controller type.
     pub fn model_name(&self) -> Option<&str> {
         self.model.as_ref().map(ControllerModel::as_str)
     }
 
-    /// The index, 0 when absent (libvirt assigns the first free one; for SCSI that is 0
-    /// in any document that only has one).
+    /// The index as written, 0 when absent. A controller written without one gets the lowest
+    /// index its type does not use, after the explicit ones (libvirt's
+    /// `virDomainAssignControllerIndexes`); validation and conversion number them that way.
     pub fn idx(&self) -> u32 {
         self.index.unwrap_or(0)
     }

@@ -10,6 +10,7 @@ mod controller;
 mod disk;
 mod domain;
 mod hostdev;
+mod pci;
 mod pool;
 mod types;
 
@@ -19,7 +20,7 @@ pub use adapter::{
 pub use address::{CcwAddress, DeviceAddress, DriveAddress, PciAddress, ScsiSourceAddress};
 pub use controller::{
     Controller, ControllerDriver, ControllerModel, ControllerSource, ControllerType,
-    PoolStyleAddress, ScsiModel,
+    PoolStyleAddress, ScsiModel, VirtioOptions,
 };
 pub use disk::{
     Blockio, Disk, DiskBus, DiskDevice, DiskDriver, DiskSource, DiskTarget, DiskType, Geometry,
@@ -29,6 +30,7 @@ pub use domain::{Device, Devices, Domain, DomainType, Memory, Os, OsType, Vcpu};
 pub use hostdev::{
     Hostdev, HostdevMode, HostdevSource, HostdevSourceProtocol, HostdevType, Rom, ScsiHostModel,
 };
+pub use pci::{PciModel, PciModelName, PciOptions, PciTarget};
 pub use pool::{Pool, PoolSource};
 pub use types::{Boot, ChildExtra, Extra, Hex, OnOff, YesNo};
 

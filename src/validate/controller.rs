@@ -41,12 +41,62 @@ fn check_indices(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The same bound for SATA: a disk on SATA controller N makes libvirt add every SATA
+/// controller 0..=N (`virDomainDefAddDiskControllersForType`).
+fn check_sata_indices(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
+    use crate::assign::{drive_address_for_index, parse_disk_name};
+    use crate::model::DiskBus;
+    for (i, d) in cx.domain.devices.disks() {
+        if d.bus() != Some(DiskBus::Sata) {
+            continue;
+        }
+        let (c, at) = match &d.address {
+            Some(DeviceAddress::Drive(a, _)) => (a.tuple().0, "address/@controller"),
+            Some(_) => continue,
+            None => {
+                let Some(n) = d.dev().and_then(|n| parse_disk_name(n).ok()) else {
+                    continue;
+                };
+                let Some(a) = drive_address_for_index(DiskBus::Sata, n.index) else {
+                    continue;
+                };
+                (a.tuple().0, "target/@dev")
+            }
+        };
+        if c > MAX_SCSI_CONTROLLER_INDEX {
+            out.push(
+                Diagnostic::new(
+                    codes::E016,
+                    format!("{}/{at}", cx.path(i)),
+                    format!(
+                        "SATA controller index {c} is above {MAX_SCSI_CONTROLLER_INDEX}: libvirt would add every SATA controller 0..={c}, each a PCI device"
+                    ),
+                )
+                .hint(format!(
+                    "use a controller index of at most {MAX_SCSI_CONTROLLER_INDEX} (libvirt's schema allows controller='0'..'99'); a SATA controller has 6 ports"
+                )),
+            );
+        }
+    }
+}
+
 pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
     check_indices(cx, out);
+    check_sata_indices(cx, out);
     let mut seen: HashMap<(ControllerType, u32), usize> = HashMap::new();
+    let indexes = crate::controller_index::ControllerIndexes::of(cx.domain);
     for (i, c) in cx.domain.devices.controllers() {
         let p = cx.path(i);
-        if let Some(first) = seen.insert((c.kind, c.idx()), i) {
+        let idx = indexes.get(i);
+        // USB2 companions share the index of their EHCI controller, one of each model.
+        let companion = crate::controller_index::is_usb2(c)
+            && !cx.domain.devices.controllers().any(|(j, o)| {
+                j != i && indexes.get(j) == idx && o.kind == c.kind && o.model == c.model
+            });
+        if companion {
+            continue;
+        }
+        if let Some(first) = seen.insert((c.kind, idx), i) {
             out.push(
                 Diagnostic::new(
                     codes::E054,
@@ -54,7 +104,7 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
                     format!(
                         "a {} controller with index {} is already defined at {}",
                         c.kind,
-                        c.idx(),
+                        idx,
                         cx.path(first)
                     ),
                 )
@@ -65,7 +115,7 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let model = c.scsi_model().unwrap_or(ScsiModel::Auto);
-        let effective = cx.layout.model_of(c.idx()).unwrap_or(model);
+        let effective = cx.layout.model_of(idx).unwrap_or(model);
         if model == ScsiModel::Buslogic {
             out.push(
                 Diagnostic::new(
@@ -76,7 +126,7 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
                 .hint("use model='virtio-scsi', or 'lsilogic' for guests without virtio drivers"),
             );
         }
-        if model == ScsiModel::Ncr53c90 && c.idx() != 0 {
+        if model == ScsiModel::Ncr53c90 && idx != 0 {
             out.push(Diagnostic::new(
                 codes::E053,
                 format!("{p}/@index"),

@@ -7,15 +7,45 @@ use crate::assign::{drive_address_for_index, parse_disk_name};
 use crate::diag::codes;
 use crate::emit::plan::Key;
 use crate::emit::{EmitError, Props, QemuVersion};
-use crate::model::{Device, DeviceAddress, Disk, DiskBus, DiskDevice, YesNo};
+use crate::model::{Device, DeviceAddress, Disk, DiskBus, DiskDevice, DiskType, YesNo};
 
 pub(super) fn build(cx: &Cx<'_>, out: &mut Out) -> Result<(), EmitError> {
     for &i in &cx.plan.disk_order {
         if let Device::Disk(disk) = &cx.d.devices.items[i] {
-            disk_device(cx, out, i, disk)?;
+            match out_of_scope(disk) {
+                Some(why) => out.note(cx.path(i), why),
+                None => disk_device(cx, out, i, disk)?,
+            }
         }
     }
     Ok(())
+}
+
+/// Why a disk is outside what domxml emits (a USB or floppy disk, a network protocol other
+/// than iSCSI, …): it becomes a note, as every device domxml does not emit does. Its node
+/// name number stays taken, so the other disks keep libvirt's.
+fn out_of_scope(disk: &Disk) -> Option<String> {
+    if let Some(bus) = disk.bus() {
+        if !matches!(
+            bus,
+            DiskBus::Scsi | DiskBus::Virtio | DiskBus::Ide | DiskBus::Sata
+        ) {
+            return Some(format!(
+                "<disk> on bus '{bus}' is not emitted by domxml (it emits scsi, virtio, sata and ide disks)"
+            ));
+        }
+    }
+    let protocol = disk.source.as_ref().and_then(|s| s.protocol.as_deref());
+    match disk.kind.unwrap_or(DiskType::File) {
+        DiskType::File | DiskType::Block => None,
+        DiskType::Network if protocol == Some("iscsi") => None,
+        other => Some(format!(
+            "<disk type='{other}'>{} is not emitted by domxml (it emits file, block and iSCSI disks)",
+            protocol
+                .map(|p| format!(" with protocol '{p}'"))
+                .unwrap_or_default()
+        )),
+    }
 }
 
 /// Why a disk has no command line here, checked before anything of it is written.
@@ -27,17 +57,6 @@ fn check(cx: &Cx<'_>, path: &str, disk: &Disk) -> Result<DiskBus, EmitError> {
             "the disk has no target bus",
         ));
     };
-    if !matches!(
-        bus,
-        DiskBus::Scsi | DiskBus::Virtio | DiskBus::Ide | DiskBus::Sata
-    ) {
-        return Err(EmitError::new(
-            codes::E104,
-            path,
-            format!("disks on bus '{bus}' are not emitted by domxml"),
-        )
-        .with_hint("use bus='scsi', 'virtio', 'sata' or 'ide'"));
-    }
     if bus == DiskBus::Ide && cx.plan.machine.q35 {
         return Err(EmitError::new(
             codes::E104,
@@ -120,9 +139,15 @@ fn disk_device(cx: &Cx<'_>, out: &mut Out, i: usize, disk: &Disk) -> Result<(), 
         }
         DiskBus::Virtio => {
             let driver = if cx.plan.ccw.contains_key(&Key::Item(i)) {
-                "virtio-blk-ccw"
+                "virtio-blk-ccw".to_string()
             } else {
-                "virtio-blk-pci"
+                // qemuBuildVirtioDevGetConfig: the transitional models name their device.
+                match disk.model.as_deref() {
+                    Some("virtio-transitional") => "virtio-blk-pci-transitional",
+                    Some("virtio-non-transitional") => "virtio-blk-pci-non-transitional",
+                    _ => "virtio-blk-pci",
+                }
+                .to_string()
             };
             let mut p = Props::new().s("driver", driver);
             if let Some(t) = drv.and_then(|d| d.iothread) {

@@ -6,7 +6,7 @@ use super::{Cx, Out};
 use crate::diag::codes;
 use crate::emit::plan::Key;
 use crate::emit::{EmitError, Props};
-use crate::model::{Hostdev, HostdevSourceProtocol, HostdevType, OnOff, YesNo};
+use crate::model::{DeviceAddress, Hostdev, HostdevSourceProtocol, HostdevType, OnOff, YesNo};
 use crate::resolve::error::chain;
 use crate::resolve::Resolution;
 
@@ -17,6 +17,9 @@ pub(super) fn build(cx: &Cx<'_>, out: &mut Out) -> Result<(), EmitError> {
             HostdevType::Scsi => scsi(cx, out, i, h, alias)?,
             HostdevType::ScsiHost => vhost(cx, out, i, h, alias)?,
             HostdevType::Pci => pci(cx, out, i, h, alias),
+            HostdevType::Mdev if h.model.as_deref() == Some("vfio-pci") => {
+                mdev(cx, out, i, h, alias)?
+            }
             other => out.note(
                 cx.path(i),
                 format!("<hostdev type='{other}'> is not emitted by domxml"),
@@ -78,6 +81,7 @@ fn scsi(cx: &Cx<'_>, out: &mut Out, i: usize, h: &Hostdev, alias: &str) -> Resul
             src.auth.as_ref(),
             src.initiator_iqn.as_deref(),
             &node,
+            None,
         )?,
         _ => Props::new()
             .s("driver", "host_device")
@@ -154,12 +158,103 @@ fn vhost(cx: &Cx<'_>, out: &mut Out, i: usize, h: &Hostdev, alias: &str) -> Resu
     Ok(())
 }
 
+/// An attribute of `<hostdev>` domxml keeps verbatim (`display`, `ramfb`).
+fn extra_attr<'a>(h: &'a Hostdev, name: &str) -> Option<&'a str> {
+    h.extra
+        .attrs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `qemuBuildHostdevMediatedDevProps`: a VFIO mediated device (`<hostdev type='mdev'
+/// model='vfio-pci'>`), `vfio-pci-nohotplug` when it has a ramfb boot display.
+fn mdev(cx: &Cx<'_>, out: &mut Out, i: usize, h: &Hostdev, alias: &str) -> Result<(), EmitError> {
+    let path = cx.path(i);
+    let uuid = h
+        .source
+        .iter()
+        .flat_map(|s| s.extra.children.iter())
+        .find_map(|n| match n {
+            crate::xml::Node::Element(e) if e.name == "address" => e.attr("uuid"),
+            _ => None,
+        })
+        .ok_or_else(|| {
+            EmitError::new(
+                codes::E125,
+                path,
+                "the mediated device has no <source><address uuid>",
+            )
+        })?;
+    if h.boot.is_some() {
+        return Err(EmitError::new(
+            codes::E125,
+            path,
+            "booting from assigned devices is not supported by mediated devices of model vfio-pci",
+        )
+        .with_hint("drop <boot order> from the mediated device"));
+    }
+    let display = extra_attr(h, "display").unwrap_or("off");
+    let ramfb = extra_attr(h, "ramfb") == Some("on");
+    let graphics =
+        cx.d.devices
+            .items
+            .iter()
+            .any(|x| matches!(x, crate::model::Device::Other(e) if e.name == "graphics"));
+    if display == "on" && !graphics {
+        return Err(EmitError::new(
+            codes::E125,
+            path,
+            "graphics device is needed for attribute value 'display=on' in <hostdev>",
+        )
+        .with_hint("add a <graphics> device, or set display='off'"));
+    }
+    let driver = if ramfb {
+        "vfio-pci-nohotplug"
+    } else {
+        "vfio-pci"
+    };
+    let mut p = Props::new()
+        .s("driver", driver)
+        .s("id", alias)
+        .s("sysfsdev", format!("/sys/bus/mdev/devices/{uuid}"))
+        .s("display", display);
+    if ramfb {
+        p = p.b("ramfb", true);
+    }
+    out.device(cx.pci_props(Key::Item(i), p));
+    Ok(())
+}
+
 /// `qemuBuildPCIHostdevDevProps`: VFIO assignment.
 fn pci(cx: &Cx<'_>, out: &mut Out, i: usize, h: &Hostdev, alias: &str) {
     let Some(host) = h.source.as_ref().and_then(|s| s.pci_address.as_ref()) else {
         // The validator refuses a PCI hostdev without a source address (E066).
         return;
     };
+    if matches!(&h.address, Some(DeviceAddress::Other { kind, .. }) if kind == "unassigned") {
+        out.note(
+            cx.path(i),
+            format!(
+                "<hostdev> {} with <address type='unassigned'> is not given to the guest (libvirt only detaches it from the host)",
+                host.to_bdf()
+            ),
+        );
+        return;
+    }
+    let ignored: Vec<&str> = ["display", "ramfb"]
+        .into_iter()
+        .filter(|a| extra_attr(h, a).is_some())
+        .collect();
+    if !ignored.is_empty() {
+        out.note(
+            cx.path(i),
+            format!(
+                "{} on a PCI <hostdev> has no effect: libvirt 9.0 accepts and ignores it (a VFIO display needs <hostdev type='mdev'>)",
+                ignored.join(" and ")
+            ),
+        );
+    }
     let mut p = Props::new()
         .s("driver", "vfio-pci")
         .s("host", host.to_bdf())

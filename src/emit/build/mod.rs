@@ -13,7 +13,7 @@ mod preamble;
 mod storage;
 mod whole_host;
 
-use super::plan::{slots::Slot, Key, Plan};
+use super::plan::{Key, Plan};
 use super::{Converted, EmitError, Note, Options, Props, QemuArgs};
 use crate::model::Domain;
 use crate::resolve::ResolvedDomain;
@@ -89,16 +89,15 @@ impl Cx<'_> {
             return p.s("devno", devno.clone());
         }
         match self.plan.pci.get(&key) {
-            Some(s) => p.s("bus", self.bus_name(s)).s("addr", s.addr()),
+            Some(s) => {
+                let p = p.s("bus", self.plan.bus_name(s.bus));
+                let p = match s.multi {
+                    Some(m) => p.b("multifunction", m),
+                    None => p,
+                };
+                p.s("addr", s.addr())
+            }
             None => p,
-        }
-    }
-
-    fn bus_name(&self, s: &Slot) -> String {
-        if s.bus == 0 {
-            self.plan.machine.root_bus().to_string()
-        } else {
-            format!("pci.{}", s.bus)
         }
     }
 
@@ -134,6 +133,7 @@ pub(crate) fn build(cx: &Cx<'_>) -> Result<Converted, EmitError> {
     hostdevs::build(cx, &mut out)?;
     whole_host::build(cx, &mut out)?;
     controllers::balloon(cx, &mut out);
+    controllers::note_controllers(cx, &mut out);
     controllers::note_others(cx, &mut out);
     Ok(Converted {
         args: out.args,

@@ -58,6 +58,7 @@ pub(super) fn backend(
                 s.auth.as_ref(),
                 s.initiator_iqn.as_deref(),
                 &storage_name,
+                Some("auth"),
             )?
         }
         other => {
@@ -187,7 +188,9 @@ pub(super) fn legacy_file_props(backend: &Props) -> Props {
 }
 
 /// libiscsi backend properties (`qemuBlockStorageSourceGetISCSIProps`); an `<auth>` secret
-/// becomes a `-object secret` read from a file, never a value on the command line.
+/// becomes a `-object secret` read from a file, never a value on the command line. Its id is
+/// libvirt's (`qemuAliasForSecret`): `NODE-OBJ-secret0` (a disk's `libvirt-N-storage-auth-
+/// secret0`), or `NODE-secret0` without `secret_obj` (a hostdev's `libvirt-N-backend-secret0`).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn iscsi(
     cx: &Cx<'_>,
@@ -198,6 +201,7 @@ pub(super) fn iscsi(
     auth: Option<&SourceAuth>,
     initiator: Option<&str>,
     node: &str,
+    secret_obj: Option<&str>,
 ) -> Result<Props, EmitError> {
     let (target, lun) = match name.rsplit_once('/') {
         Some((t, l)) => (
@@ -229,7 +233,10 @@ pub(super) fn iscsi(
         .n("lun", lun)
         .s("transport", "tcp");
     if let Some(a) = auth {
-        let secret_id = format!("{node}-secret0");
+        let secret_id = match secret_obj {
+            Some(obj) => format!("{node}-{obj}-secret0"),
+            None => format!("{node}-secret0"),
+        };
         secret(cx, out, path, &secret_id, a)?;
         p = p
             .s("user", a.username.clone().unwrap_or_default())

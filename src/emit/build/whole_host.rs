@@ -19,6 +19,7 @@
 
 use super::{Cx, Out};
 use crate::diag::codes;
+use crate::emit::plan::Key;
 use crate::emit::{EmitError, Props};
 use crate::model::{Device, DiskType, HostdevSourceProtocol, HostdevType};
 use crate::resolve::error::chain;
@@ -94,7 +95,13 @@ fn controller(cx: &Cx<'_>, out: &mut Out, i: usize, seen: &mut Seen) -> Result<(
     let Device::Controller(c) = &cx.d.devices.items[i] else {
         return Ok(());
     };
-    let (idx, alias, path) = (c.idx(), cx.plan.names.scsi(c.idx()), cx.path(i));
+    let idx = cx
+        .plan
+        .ctrls
+        .iter()
+        .find(|x| x.key == Key::Item(i))
+        .map_or(c.idx(), |x| x.idx);
+    let (alias, path) = (cx.plan.names.scsi(idx), cx.path(i));
     let here = format!("{path} ({alias})");
     let lookup_failed = |why: String| {
         EmitError::new(

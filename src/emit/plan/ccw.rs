@@ -58,7 +58,7 @@ pub(crate) fn assign_ccw(d: &Domain, plan: &Plan<'_>) -> HashMap<Key, String> {
             out.insert(Key::Item(i), fmt(a));
         }
     }
-    let others = super::pci::others(d);
+    let others = super::pci_devices::others(d);
     let mut wanted: Vec<Key> = Vec::new();
     for &i in &plan.disk_order {
         if let Device::Disk(x) = &d.devices.items[i] {

@@ -3,10 +3,13 @@
 //! controller with its effective model.
 
 use super::{Key, Machine};
-use crate::assign::ScsiLayout;
+use crate::assign::{drive_address_for_index, parse_disk_name, ScsiLayout};
+use crate::controller_index::ControllerIndexes;
 use crate::diag::codes;
 use crate::emit::{Caps, EmitError};
-use crate::model::{Controller, ControllerType, DeviceAddress, Domain, ScsiModel};
+use crate::model::{
+    Controller, ControllerType, Device, DeviceAddress, DiskBus, Domain, PciModel, ScsiModel,
+};
 
 /// A controller as libvirt holds it after post-parse: defined or implicit.
 #[derive(Debug, Clone)]
@@ -15,10 +18,12 @@ pub(crate) struct Ctrl<'a> {
     pub key: Key,
     /// `type`.
     pub kind: ControllerType,
-    /// `index`.
+    /// `index` (assigned as libvirt does when the XML has none).
     pub idx: u32,
     /// Effective SCSI model.
     pub model: Option<ScsiModel>,
+    /// The model of a PCI controller.
+    pub pci: Option<PciModel>,
     /// The definition, for a defined controller.
     pub def: Option<&'a Controller>,
 }
@@ -33,25 +38,17 @@ impl Ctrl<'_> {
     pub fn address(&self) -> Option<&DeviceAddress> {
         self.def.and_then(|c| c.address.as_ref())
     }
-}
 
-/// Insert as libvirt's `virDomainControllerInsertPreAlloced` does: before the first controller
-/// of the same type with a higher index, else after the last of the same type, else at the end.
-fn insert_ctrl<'a>(list: &mut Vec<Ctrl<'a>>, c: Ctrl<'a>) {
-    let mut insert_at = None;
-    let mut last_same = None;
-    for (i, cur) in list.iter().enumerate().rev() {
-        if cur.kind == c.kind {
-            if cur.idx > c.idx {
-                insert_at = Some(i);
-            }
-            if last_same.is_none() {
-                last_same = Some(i);
-            }
+    fn implicit(key: Key, kind: ControllerType, idx: u32) -> Self {
+        Ctrl {
+            key,
+            kind,
+            idx,
+            model: None,
+            pci: None,
+            def: None,
         }
     }
-    let pos = insert_at.or(last_same.map(|l| l + 1)).unwrap_or(list.len());
-    list.insert(pos, c);
 }
 
 /// The controller list, or why a SCSI controller cannot be built with this QEMU.
@@ -63,61 +60,114 @@ pub(crate) fn list<'d>(
     caps: &Caps,
 ) -> Result<Vec<Ctrl<'d>>, EmitError> {
     let paths = d.devices.paths();
+    let indexes = ControllerIndexes::of(d);
     let mut ctrls: Vec<Ctrl> = Vec::new();
-    for (i, c) in d.devices.controllers() {
+    for &i in &indexes.order {
+        let Device::Controller(c) = &d.devices.items[i] else {
+            continue;
+        };
+        let idx = indexes.get(i);
         if default_model.is_none()
             && c.kind == ControllerType::Scsi
             && matches!(c.scsi_model(), None | Some(ScsiModel::Auto))
         {
-            return Err(default_unavailable(&paths[i], c.idx()));
+            return Err(default_unavailable(&paths[i], idx));
         }
         let model = if c.kind == ControllerType::Scsi {
-            layout.model_of(c.idx())
+            layout.model_of(idx)
         } else {
             None
         };
-        insert_ctrl(
-            &mut ctrls,
-            Ctrl {
-                key: Key::Item(i),
-                kind: c.kind,
-                idx: c.idx(),
-                model,
-                def: Some(c),
-            },
-        );
+        ctrls.push(Ctrl {
+            key: Key::Item(i),
+            kind: c.kind,
+            idx,
+            model,
+            pci: c.pci_model(),
+            def: Some(&**c),
+        });
     }
     // Implicit controllers are appended (virDomainDefAddController), so they come after every
     // defined one in PCI assignment, in the order libvirt adds them: SCSI controllers for
-    // hostdevs (while parsing), the default USB controller (QEMU post-parse), then SCSI
-    // controllers for disks and searched hostdevs (domain post-parse). On q35 that order
-    // decides which root port each gets (checked against libvirt 9.0).
+    // hostdevs (while parsing); the QEMU driver's defaults (USB, q35's SATA, the PCI root
+    // bus); then, after post-parse, SCSI and SATA controllers for disks, a virtio-serial
+    // controller for virtio consoles and channels, and SCSI controllers for searched
+    // hostdevs. On q35 that order decides which root port each gets (checked against libvirt
+    // 9.0).
     let scsi_implicit = |idx: u32| Ctrl {
-        key: Key::Scsi(idx),
-        kind: ControllerType::Scsi,
-        idx,
         model: layout.model_of(idx),
-        def: None,
+        ..Ctrl::implicit(Key::Scsi(idx), ControllerType::Scsi, idx)
     };
     if default_model.is_none() {
         if let Some(&idx) = layout.implicit.first() {
             return Err(default_unavailable("/domain/devices", idx));
         }
     }
+    let has = |ctrls: &[Ctrl], kind: ControllerType, idx: u32| {
+        ctrls.iter().any(|c| c.kind == kind && c.idx == idx)
+    };
     let (at_parse, after) = layout.implicit.split_at(layout.implicit_at_parse);
     for &idx in at_parse {
         ctrls.push(scsi_implicit(idx));
     }
-    if machine.x86() && !ctrls.iter().any(|c| c.kind == ControllerType::Usb) {
+    if machine.x86() && !has(&ctrls, ControllerType::Usb, 0) {
+        ctrls.push(Ctrl::implicit(Key::Usb, ControllerType::Usb, 0));
+    }
+    if machine.q35 && !has(&ctrls, ControllerType::Sata, 0) {
+        ctrls.push(Ctrl::implicit(Key::Sata(0), ControllerType::Sata, 0));
+    }
+    if (machine.x86() || machine.pseries) && !has(&ctrls, ControllerType::Pci, 0) {
+        let root = if machine.q35 {
+            PciModel::PcieRoot
+        } else {
+            PciModel::PciRoot
+        };
         ctrls.push(Ctrl {
-            key: Key::Usb,
-            kind: ControllerType::Usb,
-            idx: 0,
-            model: None,
-            def: None,
+            pci: Some(root),
+            ..Ctrl::implicit(Key::Pci(0), ControllerType::Pci, 0)
         });
     }
-    for &idx in after {
+    // SCSI controllers for disks are the missing indexes up to the highest a disk uses; the
+    // ones for hostdevs (found by the free-unit search) come after the SATA and virtio-serial
+    // controllers.
+    let max_disk = layout
+        .placed
+        .iter()
+        .filter(|p| !p.hostdev)
+        .map(|p| p.addr.0)
+        .max();
+    let (for_disks, for_hostdevs): (Vec<u32>, Vec<u32>) = after
+        .iter()
+        .partition(|&&idx| max_disk.is_some_and(|m| idx <= m));
+    for idx in for_disks {
+        ctrls.push(scsi_implicit(idx));
+    }
+    if let Some(max) = max_sata(d) {
+        // The validator refuses more (E016); a domain converted unvalidated must not make this
+        // loop follow the number in it.
+        if max > crate::assign::MAX_SCSI_CONTROLLER_INDEX {
+            return Err(EmitError::new(
+                codes::E104,
+                "/domain/devices",
+                format!("a SATA disk is on controller {max}: validate the domain first (E016)"),
+            ));
+        }
+        for idx in 0..=max {
+            if !has(&ctrls, ControllerType::Sata, idx) {
+                ctrls.push(Ctrl::implicit(Key::Sata(idx), ControllerType::Sata, idx));
+            }
+        }
+    }
+    for idx in virtio_serial_wanted(d) {
+        if !has(&ctrls, ControllerType::VirtioSerial, idx) {
+            ctrls.push(Ctrl::implicit(
+                Key::VirtioSerial(idx),
+                ControllerType::VirtioSerial,
+                idx,
+            ));
+        }
+    }
+    for idx in for_hostdevs {
         ctrls.push(scsi_implicit(idx));
     }
     // Only some machines have the NCR 53C90 (ESP) built in (qemuDomainHasBuiltinESP).
@@ -141,6 +191,52 @@ pub(crate) fn list<'d>(
         }
     }
     Ok(ctrls)
+}
+
+/// The highest SATA controller a disk is on (`virDomainDefAddDiskControllersForType`).
+fn max_sata(d: &Domain) -> Option<u32> {
+    d.devices
+        .disks()
+        .filter(|(_, x)| x.bus() == Some(DiskBus::Sata))
+        .filter_map(|(_, x)| match &x.address {
+            Some(DeviceAddress::Drive(a, _)) => Some(a.tuple().0),
+            Some(_) => None,
+            None => {
+                let n = parse_disk_name(x.dev()?).ok()?;
+                drive_address_for_index(DiskBus::Sata, n.index).map(|a| a.tuple().0)
+            }
+        })
+        .max()
+}
+
+/// The virtio-serial controllers virtio consoles and channels need
+/// (`virDomainDefMaybeAddVirtioSerialController`), in the order they ask.
+fn virtio_serial_wanted(d: &Domain) -> Vec<u32> {
+    let mut out = Vec::new();
+    for name in ["channel", "console"] {
+        for (_, e) in super::pci_devices::others(d) {
+            if e.name != name {
+                continue;
+            }
+            let virtio = e
+                .elements()
+                .find(|c| c.name == "target")
+                .is_some_and(|t| t.attr("type") == Some("virtio"));
+            if !virtio {
+                continue;
+            }
+            let idx = e
+                .elements()
+                .find(|c| c.name == "address" && c.attr("type") == Some("virtio-serial"))
+                .and_then(|a| a.attr("controller"))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if !out.contains(&idx) {
+                out.push(idx);
+            }
+        }
+    }
+    out
 }
 
 fn default_unavailable(path: &str, idx: u32) -> EmitError {

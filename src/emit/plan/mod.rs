@@ -8,18 +8,20 @@
 //!
 //! * [`controllers`]: the controller list as libvirt holds it after post-parse (defined and
 //!   implicit controllers, effective SCSI models);
-//! * [`slots`] and [`pci`]: PCI slots on `pc` machines, with the `pci-bridge`s libvirt adds;
-//! * [`q35`]: `pcie-root-port`s and the `pcie-pci-bridge` on q35;
+//! * [`pci`]: PCI addresses and the PCI controllers libvirt adds, over the device list of
+//!   [`pci_devices`], the bus rules of [`pci_set`] and the fixed places of [`chipset`];
 //! * [`ccw`]: s390x CCW device numbers and pSeries spapr-vio registers;
 //! * [`order`]: libvirt's disk order and boot indexes;
 //! * [`names`]: device aliases and block node names.
 
 pub(crate) mod ccw;
+pub(crate) mod chipset;
 pub(crate) mod controllers;
 pub(crate) mod names;
 pub(crate) mod order;
 pub(crate) mod pci;
-pub(crate) mod q35;
+pub(crate) mod pci_devices;
+pub(crate) mod pci_set;
 pub(crate) mod slots;
 
 use super::{Caps, EmitError};
@@ -27,7 +29,7 @@ use crate::assign::ScsiLayout;
 use crate::diag::codes;
 use crate::model::{Domain, DomainType, ScsiModel};
 use controllers::Ctrl;
-use q35::PcieCtrl;
+use pci::PciCtrl;
 use slots::Slot;
 use std::collections::HashMap;
 
@@ -42,6 +44,14 @@ pub(crate) enum Key {
     Usb,
     /// The implicit balloon.
     Balloon,
+    /// An implicit SATA controller.
+    Sata(u32),
+    /// An implicit virtio-serial controller.
+    VirtioSerial(u32),
+    /// The video card libvirt adds for `<graphics>`.
+    Video,
+    /// A PCI controller libvirt adds (index 0: the machine's root bus).
+    Pci(u32),
 }
 
 /// What the machine type decides.
@@ -116,10 +126,8 @@ pub(crate) struct Plan<'d> {
     pub disk_order: Vec<usize>,
     /// PCI address of every device that has one.
     pub pci: HashMap<Key, Slot>,
-    /// `pci-bridge` controllers libvirt adds on `pc`: (index, slot on the root bus).
-    pub bridges: Vec<(u32, Slot)>,
-    /// q35 controllers libvirt adds, by index.
-    pub pcie_controllers: Vec<(u32, PcieCtrl)>,
+    /// Every PCI controller, defined and added, in libvirt's list order.
+    pub pci_ctrls: Vec<PciCtrl>,
     /// CCW device numbers (`fe.0.0002`) on s390x.
     pub ccw: HashMap<Key, String>,
     /// spapr-vio `reg` of ibmvscsi controllers.
@@ -134,6 +142,15 @@ impl Plan<'_> {
     /// The element path of a device item.
     pub fn path(&self, item: usize) -> &str {
         &self.paths[item]
+    }
+
+    /// The QEMU name of PCI bus `idx`: the alias of the controller providing it.
+    pub fn bus_name(&self, idx: u32) -> String {
+        match self.pci_ctrls.iter().find(|c| c.idx == idx) {
+            Some(c) => c.alias.clone(),
+            None if idx == 0 => self.machine.root_bus().to_string(),
+            None => format!("pci.{idx}"),
+        }
     }
 }
 
@@ -166,19 +183,28 @@ pub(crate) fn plan<'d>(d: &'d Domain, caps: &Caps) -> Result<Plan<'d>, EmitError
         ctrls,
         disk_order,
         pci: HashMap::new(),
-        bridges: Vec::new(),
-        pcie_controllers: Vec::new(),
+        pci_ctrls: Vec::new(),
         ccw: HashMap::new(),
         spapr: HashMap::new(),
         boot: HashMap::new(),
     };
+    // zPCI (uid/fid on a PCI address) exists on s390x only (qemuValidateDomainDeviceDefZPCIAddress).
+    if plan.machine.arch != "s390x" {
+        if let Some(i) = pci_devices::zpci_device(d) {
+            return Err(EmitError::new(
+                codes::E124,
+                format!("{}/address/zpci", plan.path(i)),
+                "This QEMU binary doesn't support zPCI",
+            )
+            .with_hint("zPCI identifiers are for s390x guests: drop the <zpci> element"));
+        }
+    }
     if plan.machine.arch == "s390x" {
         plan.ccw = ccw::assign_ccw(d, &plan);
     } else {
         let pci = pci::assign(d, &plan, caps)?;
         plan.pci = pci.slots;
-        plan.bridges = pci.bridges;
-        plan.pcie_controllers = pci.pcie_controllers;
+        plan.pci_ctrls = pci.controllers;
     }
     plan.spapr = ccw::assign_spapr(&plan.ctrls);
     plan.boot = order::boot_indexes(d, &plan.disk_order);
