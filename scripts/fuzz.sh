@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
-targets=${FUZZ_TARGETS:-"parse_validate convert fmt_roundtrip resolve"}
+targets=${FUZZ_TARGETS:-"parse_validate convert fmt_roundtrip resolve plan_diff"}
 
 if ! cargo +nightly --version >/dev/null 2>&1; then
   echo "fuzz.sh: SKIPPED: no nightly toolchain (rustup toolchain install nightly)" >&2
@@ -34,7 +34,7 @@ for t in $targets; do
   corpus=fuzz/corpus/$t
   mkdir -p "$corpus" "fuzz/artifacts/$t"
   case $t in
-    parse_validate|convert|fmt_roundtrip)
+    parse_validate|convert|fmt_roundtrip|plan_diff)
       # Seeds: every fixture document (valid, invalid, pools, fuzz findings).
       find fixtures/domains fixtures/invalid fixtures/pools fixtures/resolve fixtures/fuzz \
         tests/fixtures/domains -name '*.xml' -exec cp -n {} "$corpus/" \; 2>/dev/null || true
