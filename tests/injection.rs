@@ -137,7 +137,7 @@ fn generate(rng: &mut Rng, version: QemuVersion) -> Case {
     for i in 0..PER_DOMAIN - 2 {
         let v = hostile(rng);
         let (c, u) = (i / 16 + 1, i % 16);
-        let target = format!("{}", domxml::assign::disk_name("sd", i as u32));
+        let target = domxml::assign::disk_name("sd", i as u32);
         let addr =
             format!("<address type='drive' controller='{c}' bus='0' target='0' unit='{u}'/>");
         match i % 4 {
