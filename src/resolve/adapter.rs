@@ -111,7 +111,7 @@ fn by_parent<'i>(
         // port), or else every PCI parent that has hosts.
         let below: Vec<String> = idx
             .hosts()
-            .filter(|h| h.device_path.components().iter().any(|c| c == bdf))
+            .filter(|h| h.device_path.iter().any(|c| c == bdf))
             .map(|h| {
                 format!(
                     "host{} sits under {} below it",

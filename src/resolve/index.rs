@@ -7,7 +7,9 @@
 //! the others, which is what libvirt's search gets wrong.
 
 use super::error::ResolveError;
-use super::sysfs::{component, host_number, is_block_name, is_sg_name, Hctl, SysPath, SysfsRoot};
+use super::sysfs::{
+    component, host_number, is_block_name, is_sg_name, FxMap, Hctl, SysPath, SysfsRoot,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -134,8 +136,8 @@ pub struct Index {
     hosts: BTreeMap<u32, ScsiHost>,
     lus: BTreeMap<Hctl, Lu>,
     by_pci: HashMap<String, Vec<u32>>,
-    by_block: HashMap<String, Hctl>,
-    by_sg: HashMap<String, Hctl>,
+    by_block: FxMap<String, Hctl>,
+    by_sg: FxMap<String, Hctl>,
     /// Hosts whose class entry was refused while scanning, with the warning that says why.
     refused_hosts: HashMap<u32, String>,
     /// True when any `scsi_generic` directory exists (the sg driver is loaded).
@@ -171,18 +173,75 @@ fn norm_wwn(s: &str) -> String {
         .to_ascii_lowercase()
 }
 
-struct Scan<'a> {
-    root: &'a SysfsRoot,
-    warnings: Vec<String>,
+/// How much of an LU to read, least first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Detail {
+    /// Its sg node only, all a SCSI hostdev passes: `block` and the descriptive attributes
+    /// are left empty.
+    Sg,
+    /// Its sg and block nodes, all a whole-host passthrough uses (the block node chooses
+    /// `scsi-block`): the descriptive attributes (`type`, `vendor`, `model`, `rev`, the
+    /// identity) are left empty.
+    Nodes,
+    /// Everything [`Lu`] holds (a report, a snapshot).
+    Full,
+}
+
+/// Reads whose failure only degrades one entry, with the warnings they gave.
+pub(crate) struct Scan<'a> {
+    pub(crate) root: &'a SysfsRoot,
+    pub(crate) warnings: Vec<String>,
+}
+
+/// Where a host's class entry leads (the first half of reading a host: enough to know its
+/// PCI parent, before any of its attributes is read).
+#[derive(Debug, Clone)]
+pub(crate) struct Located {
+    /// The canonical class directory (`…/hostN/scsi_host/hostN`).
+    dir: SysPath,
+    /// The canonical device directory (`…/hostN`).
+    device_path: SysPath,
+    /// The nearest PCI function above the host.
+    pub(crate) pci_parent: Option<String>,
+}
+
+/// `hostN` as the kernel writes it: the name a class directory has for host `n`, and the
+/// only one the index accepts for it (`host007` is refused), so that a lookup by number
+/// can open `hostN` and know that no other entry names the same host.
+pub(crate) fn is_canonical_host(name: &str, n: u32) -> bool {
+    name.len() == 4 + decimal_len(u64::from(n))
+}
+
+/// `H:B:T:L` as the kernel writes it (no leading zeros), for the same reason.
+pub(crate) fn is_canonical_hctl(name: &str, h: Hctl) -> bool {
+    name.len()
+        == 3 + decimal_len(u64::from(h.host))
+            + decimal_len(u64::from(h.bus))
+            + decimal_len(u64::from(h.target))
+            + decimal_len(h.lun)
+}
+
+fn decimal_len(mut n: u64) -> usize {
+    let mut len = 1;
+    while n >= 10 {
+        n /= 10;
+        len += 1;
+    }
+    len
 }
 
 impl Scan<'_> {
     /// A result whose error only degrades one entry: keep the warning, carry on.
-    fn soft<T>(&mut self, what: &str, r: Result<Option<T>, ResolveError>) -> Option<T> {
+    /// `what` names the entry in the warning (built only when there is one).
+    fn soft<T>(
+        &mut self,
+        what: impl FnOnce() -> String,
+        r: Result<Option<T>, ResolveError>,
+    ) -> Option<T> {
         match r {
             Ok(v) => v,
             Err(e) => {
-                self.warnings.push(format!("{what}: {e}"));
+                self.warnings.push(format!("{}: {e}", what()));
                 None
             }
         }
@@ -190,16 +249,28 @@ impl Scan<'_> {
 
     fn text(&mut self, dir: &SysPath, name: &str) -> Option<String> {
         let r = self.root.read_text(dir, name);
-        let what = self.root.show(dir) + "/" + name;
-        self.soft(&what, r)
+        let root = self.root;
+        self.soft(|| root.show(dir) + "/" + name, r)
     }
 
     fn first_entry(&mut self, dir: &SysPath, sub: &str, ok: fn(&str) -> bool) -> Option<String> {
-        let d = self.root.resolve_in(dir, sub);
-        let what = self.root.show(dir) + "/" + sub;
-        let d = self.soft(&what, d)?;
-        let l = self.root.list(&d);
-        let l = self.soft(&what, l)?;
+        let root = self.root;
+        let d = root.resolve_in(dir, sub);
+        let d = self.soft(|| root.show(dir) + "/" + sub, d)?;
+        self.first_in(dir, sub, &d, ok)
+    }
+
+    /// The first name `ok` accepts in `d`, the resolved `dir/sub`.
+    fn first_in(
+        &mut self,
+        dir: &SysPath,
+        sub: &str,
+        d: &SysPath,
+        ok: fn(&str) -> bool,
+    ) -> Option<String> {
+        let root = self.root;
+        let l = root.list(d);
+        let l = self.soft(|| root.show(dir) + "/" + sub, l)?;
         l.names.into_iter().find(|n| ok(n))
     }
 }
@@ -212,15 +283,9 @@ impl Index {
             root,
             warnings: Vec::new(),
         };
-        let mut idx = Index {
-            root: root.path().display().to_string(),
-            ..Default::default()
-        };
-        let class_host = SysPath::parse("sys/class/scsi_host")?;
+        let mut idx = Index::empty(root);
         let fc = Self::scan_fc(&mut s)?;
-        // Class and bus directories are resolved like everything else: in a snapshot or a
-        // hand-made tree they could be links too.
-        let class_host = root.resolve(&class_host)?.unwrap_or(class_host);
+        let class_host = Self::class_dir(root, "sys/class/scsi_host")?;
         if let Some(listing) = root.list(&class_host)? {
             for bad in &listing.refused {
                 s.warnings.push(format!(
@@ -229,14 +294,14 @@ impl Index {
                 ));
             }
             for name in &listing.names {
-                let Some(n) = host_number(name) else {
+                let Some(n) = host_number(name).filter(|&n| is_canonical_host(name, n)) else {
                     s.warnings.push(format!(
                         "{}/{name}: skipped: not a hostN name",
                         root.show(&class_host)
                     ));
                     continue;
                 };
-                match Self::scan_host(&mut s, &class_host, name, n, &fc)? {
+                match Self::scan_host(&mut s, &class_host, n, fc.get(&n)) {
                     Some(h) => {
                         idx.hosts.insert(n, h);
                     }
@@ -254,8 +319,7 @@ impl Index {
                 idx.by_pci.entry(p.clone()).or_default().push(h.number);
             }
         }
-        let bus = SysPath::parse("sys/bus/scsi/devices")?;
-        let bus = root.resolve(&bus)?.unwrap_or(bus);
+        let bus = Self::class_dir(root, "sys/bus/scsi/devices")?;
         let mut generic_dirs = false;
         if let Some(listing) = root.list(&bus)? {
             for bad in &listing.refused {
@@ -268,19 +332,18 @@ impl Index {
                 let Some(hctl) = Hctl::parse(name) else {
                     continue;
                 };
-                let p = bus.join(name)?;
-                let r = root.resolve(&p);
-                let Some(dir) = s.soft(&root.show(&p), r) else {
+                if !is_canonical_hctl(name, hctl) {
+                    s.warnings.push(format!(
+                        "{}/{name}: skipped: sysfs writes {hctl} without leading zeros",
+                        root.show(&bus)
+                    ));
+                    continue;
+                }
+                let Some(dir) = Self::locate_lu(&mut s, &bus, hctl) else {
                     continue;
                 };
-                let lu = Self::scan_lu(&mut s, &dir, hctl, &mut generic_dirs);
-                if let Some(b) = &lu.block {
-                    idx.by_block.insert(b.clone(), hctl);
-                }
-                if let Some(g) = &lu.sg {
-                    idx.by_sg.insert(g.clone(), hctl);
-                }
-                idx.lus.insert(hctl, lu);
+                let lu = Self::scan_lu(&mut s, &dir, hctl, &mut generic_dirs, Detail::Full);
+                idx.add_lu(lu);
             }
         }
         // A host known only by its LUs (a hand-made tree with bus/scsi/devices but no
@@ -309,45 +372,78 @@ impl Index {
         Ok(idx)
     }
 
+    /// An index with nothing in it yet, for `root`.
+    pub(crate) fn empty(root: &SysfsRoot) -> Index {
+        Index {
+            root: root.path().display().to_string(),
+            ..Default::default()
+        }
+    }
+
+    /// A top-level directory (`sys/class/scsi_host`, `sys/bus/scsi/devices`), resolved like
+    /// everything else: in a snapshot or a hand-made tree it could be a link too.
+    pub(crate) fn class_dir(root: &SysfsRoot, path: &str) -> Result<SysPath, ResolveError> {
+        let p = SysPath::parse(path)?;
+        Ok(root.resolve(&p)?.unwrap_or(p))
+    }
+
     fn scan_fc(s: &mut Scan<'_>) -> Result<HashMap<u32, (FcInfo, bool)>, ResolveError> {
         let mut out = HashMap::new();
-        let class_fc = SysPath::parse("sys/class/fc_host")?;
-        let class_fc = s.root.resolve(&class_fc)?.unwrap_or(class_fc);
+        let class_fc = Self::class_dir(s.root, "sys/class/fc_host")?;
         let Some(listing) = s.root.list(&class_fc)? else {
             return Ok(out);
         };
         for name in &listing.names {
-            let Some(n) = host_number(name) else { continue };
-            let p = class_fc.join(name)?;
-            let r = s.root.resolve(&p);
-            let Some(dir) = s.soft(&s.root.show(&p), r) else {
+            let Some(n) = host_number(name).filter(|&n| is_canonical_host(name, n)) else {
                 continue;
             };
-            let info = FcInfo {
-                node_name: s.text(&dir, "node_name").map(|v| norm_wwn(&v)),
-                port_name: s.text(&dir, "port_name").map(|v| norm_wwn(&v)),
-                fabric_name: s.text(&dir, "fabric_name").map(|v| norm_wwn(&v)),
-                port_state: s.text(&dir, "port_state"),
-            };
-            let r = s.root.exists_in(&dir, "vport_create").map(Some);
-            let vport = s.soft(&s.root.show(&dir), r).unwrap_or(false);
-            out.insert(n, (info, vport));
+            if let Some(info) = Self::scan_fc_host(s, &class_fc, n) {
+                out.insert(n, info);
+            }
         }
         Ok(out)
     }
 
-    fn scan_host(
+    /// The FC attributes of host `n` (`class_fc/hostN`), if it is an FC host.
+    pub(crate) fn scan_fc_host(
+        s: &mut Scan<'_>,
+        class_fc: &SysPath,
+        n: u32,
+    ) -> Option<(FcInfo, bool)> {
+        let root = s.root;
+        let p = class_fc.join(&format!("host{n}")).ok()?;
+        let r = s.root.resolve_link(&p);
+        let dir = s.soft(|| root.show(&p), r)?;
+        let info = FcInfo {
+            node_name: s.text(&dir, "node_name").map(|v| norm_wwn(&v)),
+            port_name: s.text(&dir, "port_name").map(|v| norm_wwn(&v)),
+            fabric_name: s.text(&dir, "fabric_name").map(|v| norm_wwn(&v)),
+            port_state: s.text(&dir, "port_state"),
+        };
+        let r = s.root.exists_in(&dir, "vport_create").map(Some);
+        let vport = s.soft(|| root.show(&dir), r).unwrap_or(false);
+        Some((info, vport))
+    }
+
+    /// Host `n` from its class entry `class_host/hostN`: where it is, then its attributes.
+    /// `None` (with a warning) when the entry cannot be followed.
+    pub(crate) fn scan_host(
         s: &mut Scan<'_>,
         class_host: &SysPath,
-        name: &str,
         n: u32,
-        fc: &HashMap<u32, (FcInfo, bool)>,
-    ) -> Result<Option<ScsiHost>, ResolveError> {
-        let p = class_host.join(name)?;
-        let r = s.root.resolve(&p);
-        let Some(dir) = s.soft(&s.root.show(&p), r) else {
-            return Ok(None);
-        };
+        fc: Option<&(FcInfo, bool)>,
+    ) -> Option<ScsiHost> {
+        let at = Self::locate_host(s, class_host, n)?;
+        Some(Self::read_host(s, at, n, fc))
+    }
+
+    /// Follow the class entry of host `n` to its device directory, reading no attribute.
+    pub(crate) fn locate_host(s: &mut Scan<'_>, class_host: &SysPath, n: u32) -> Option<Located> {
+        let root = s.root;
+        let name = format!("host{n}");
+        let p = class_host.join(&name).ok()?;
+        let r = s.root.resolve_link(&p);
+        let dir = s.soft(|| root.show(&p), r)?;
         // The class directory is `…/hostN/scsi_host/hostN`; its device is two levels up.
         let c = dir.components();
         let device_path = if c.len() >= 3
@@ -358,14 +454,38 @@ impl Index {
             dir.parent().and_then(|d| d.parent()).unwrap_or_default()
         } else {
             let r = s.root.resolve_in(&dir, "device");
-            match s.soft(&s.root.show(&dir), r) {
+            match s.soft(|| root.show(&dir), r) {
                 Some(d) => d,
                 None => dir.clone(),
             }
         };
-        let above = &device_path.components()[..device_path.components().len().saturating_sub(1)];
-        let pci_parent = above.iter().rev().find(|c| is_pci_bdf(c)).cloned();
-        let parent_host = above.iter().rev().find_map(|c| host_number(c));
+        let pci_parent = device_path
+            .iter()
+            .rev()
+            .skip(1)
+            .find(|c| is_pci_bdf(c))
+            .map(str::to_string);
+        Some(Located {
+            dir,
+            device_path,
+            pci_parent,
+        })
+    }
+
+    /// The attributes of a located host.
+    pub(crate) fn read_host(
+        s: &mut Scan<'_>,
+        at: Located,
+        n: u32,
+        fc: Option<&(FcInfo, bool)>,
+    ) -> ScsiHost {
+        let root = s.root;
+        let Located {
+            dir,
+            device_path,
+            pci_parent,
+        } = at;
+        let parent_host = device_path.iter().rev().skip(1).find_map(host_number);
         let (unique_id, unique_id_problem) = match s.root.read_text(&dir, "unique_id") {
             Ok(Some(v)) => match v
                 .bytes()
@@ -396,12 +516,12 @@ impl Index {
         };
         let proc_name = s.text(&dir, "proc_name");
         let r = s.root.exists_in(&dir, "vport_create").map(Some);
-        let scsi_vport = s.soft(&s.root.show(&dir), r).unwrap_or(false);
-        let (fc_info, fc_vport) = match fc.get(&n) {
+        let scsi_vport = s.soft(|| root.show(&dir), r).unwrap_or(false);
+        let (fc_info, fc_vport) = match fc {
             Some((i, v)) => (Some(i.clone()), *v),
             None => (None, false),
         };
-        Ok(Some(ScsiHost {
+        ScsiHost {
             number: n,
             device_path,
             pci_parent,
@@ -411,17 +531,57 @@ impl Index {
             proc_name,
             fc: fc_info,
             vport_capable: fc_vport || scsi_vport,
-        }))
+        }
     }
 
-    fn scan_lu(s: &mut Scan<'_>, dir: &SysPath, hctl: Hctl, generic_dirs: &mut bool) -> Lu {
-        let sg_dir = s.root.resolve_in(dir, "scsi_generic");
-        let sg_dir = s.soft(&s.root.show(dir), sg_dir);
-        if sg_dir.is_some() {
-            *generic_dirs = true;
+    /// Follow the bus entry `bus/H:B:T:L` to the LU's canonical directory. `None` when it is
+    /// absent, or (with a warning) cannot be followed.
+    pub(crate) fn locate_lu(s: &mut Scan<'_>, bus: &SysPath, hctl: Hctl) -> Option<SysPath> {
+        let root = s.root;
+        let p = bus.join(&hctl.to_string()).ok()?;
+        let r = s.root.resolve_link(&p);
+        s.soft(|| root.show(&p), r)
+    }
+
+    /// Read the LU in `dir`. `generic_dirs` is set when it has a `scsi_generic` directory
+    /// (the sg driver is loaded).
+    pub(crate) fn scan_lu(
+        s: &mut Scan<'_>,
+        dir: &SysPath,
+        hctl: Hctl,
+        generic_dirs: &mut bool,
+        detail: Detail,
+    ) -> Lu {
+        let root = s.root;
+        let sg = match s.root.resolve_in(dir, "scsi_generic") {
+            Ok(Some(d)) => {
+                *generic_dirs = true;
+                s.first_in(dir, "scsi_generic", &d, is_sg_name)
+            }
+            Ok(None) => None,
+            // Said twice, as ever: for the LU, then for its scsi_generic directory.
+            e @ Err(_) => {
+                s.soft(|| root.show(dir), e);
+                s.first_entry(dir, "scsi_generic", is_sg_name)
+            }
+        };
+        let block = if detail >= Detail::Nodes {
+            s.first_entry(dir, "block", is_block_name)
+        } else {
+            None
+        };
+        if detail < Detail::Full {
+            return Lu {
+                hctl,
+                sg,
+                block,
+                scsi_type: None,
+                vendor: None,
+                model: None,
+                rev: None,
+                identity: Identity::Unknown,
+            };
         }
-        let sg = s.first_entry(dir, "scsi_generic", is_sg_name);
-        let block = s.first_entry(dir, "block", is_block_name);
         let scsi_type = s.text(dir, "type").and_then(|t| t.parse().ok());
         let vendor = s.text(dir, "vendor");
         let model = s.text(dir, "model");
@@ -473,6 +633,30 @@ impl Index {
                 block: block_dev,
             }
         }
+    }
+
+    /// Add a host read on its own (a targeted lookup), keeping the PCI-parent map in host
+    /// order as a scan builds it.
+    pub(crate) fn add_host(&mut self, h: ScsiHost) {
+        let n = h.number;
+        if let Some(p) = &h.pci_parent {
+            let v = self.by_pci.entry(p.clone()).or_default();
+            if let Err(at) = v.binary_search(&n) {
+                v.insert(at, n);
+            }
+        }
+        self.hosts.insert(n, h);
+    }
+
+    /// Add an LU, with its sg and block names.
+    pub(crate) fn add_lu(&mut self, lu: Lu) {
+        if let Some(b) = &lu.block {
+            self.by_block.insert(b.clone(), lu.hctl);
+        }
+        if let Some(g) = &lu.sg {
+            self.by_sg.insert(g.clone(), lu.hctl);
+        }
+        self.lus.insert(lu.hctl, lu);
     }
 
     /// Every host, by number.
