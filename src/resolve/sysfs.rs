@@ -399,7 +399,7 @@ impl SysfsRoot {
         let mut hops = 0usize;
         // What is left to walk, from `pos`: the path asked for, then (after a link) the
         // link's target followed by what was left.
-        let mut rest = path.to_string();
+        let mut rest = std::borrow::Cow::Borrowed(path);
         let mut pos = 0;
         loop {
             let tail = &rest[pos..];
@@ -510,7 +510,7 @@ impl SysfsRoot {
             }
             cur.pop();
             cur_ok = parent_verified;
-            rest = format!("{t}/{}", &rest[pos..]);
+            rest = std::borrow::Cow::Owned(format!("{t}/{}", &rest[pos..]));
             pos = 0;
         }
         Ok(Some(cur))

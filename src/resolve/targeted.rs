@@ -60,6 +60,9 @@ pub(crate) struct Targeted<'r> {
     located: BTreeMap<u32, Located>,
     /// Every class entry has been followed.
     all_located: bool,
+    /// The hosts each PCI function holds (nearest parent), once every entry was followed; a
+    /// function's entry is taken out when its hosts are read.
+    located_under: FxMap<String, Vec<u32>>,
     /// FC attributes by host, once looked up.
     fc: FxMap<u32, Option<(FcInfo, bool)>>,
     /// Every FC host has been read.
@@ -87,6 +90,7 @@ impl<'r> Targeted<'r> {
             hosts_tried: FxMap::default(),
             located: BTreeMap::new(),
             all_located: false,
+            located_under: FxMap::default(),
             fc: FxMap::default(),
             all_fc: false,
             lus_tried: FxMap::default(),
@@ -214,6 +218,9 @@ impl<'r> Targeted<'r> {
                     continue;
                 }
                 if let Some(at) = self.scan(|s| Index::locate_host(s, &class_host, n)) {
+                    if let Some(p) = &at.pci_parent {
+                        self.located_under.entry(p.clone()).or_default().push(n);
+                    }
                     self.located.insert(n, at);
                 } else {
                     // Refused, as the scan refuses it: never read again.
@@ -228,13 +235,7 @@ impl<'r> Targeted<'r> {
     /// Read every host whose nearest PCI parent is `bdf`.
     fn hosts_under(&mut self, bdf: &str) -> Result<(), ResolveError> {
         self.locate_all()?;
-        let under: Vec<u32> = self
-            .located
-            .iter()
-            .filter(|(_, at)| at.pci_parent.as_deref() == Some(bdf))
-            .map(|(&n, _)| n)
-            .collect();
-        for n in under {
+        for n in self.located_under.remove(bdf).unwrap_or_default() {
             self.host(n)?;
         }
         Ok(())
