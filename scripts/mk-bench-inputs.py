@@ -8,9 +8,10 @@
       the host), with the class and bus links the kernel makes. Built with the Tree class of
       mk-synthetic-fixtures.py, the layout of the committed fixtures.
 
-  mk-bench-inputs.py lun-disks N
+  mk-bench-inputs.py lun-disks N [WRAP]
       A domain with N `<disk type='block' device='lun'>` on /dev/sdX, every one at an explicit
-      drive address on virtio-scsi controllers (stdout).
+      drive address on virtio-scsi controllers (stdout). With WRAP, disk i's source is the
+      (i mod WRAP)-th block device, so that every disk names an LU of a tree of WRAP LUs.
 
   mk-bench-inputs.py hostdevs N HOSTS LUS_PER_HOST FORM
       A domain with N SCSI hostdevs naming the first N LUs of such a tree (stdout), the adapter
@@ -22,6 +23,7 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True
 
 
 def tree_class():
@@ -87,15 +89,16 @@ def drive(i, ctl):
     return f"<address type='drive' controller='{c}' bus='0' target='{k // 128}' unit='{k % 128}'/>"
 
 
-def lun_disks(n):
+def lun_disks(n, wrap=None):
     ctl = controllers(n)
     out = [HEAD]
     out += [f"    <controller type='scsi' index='{c}' model='virtio-scsi'/>\n" for c in range(ctl)]
     for i in range(n):
         d = 'sd' + letters(i)
+        src = 'sd' + letters(i % wrap) if wrap else d
         out.append(
             f"    <disk type='block' device='lun'><driver name='qemu' type='raw'/>"
-            f"<source dev='/dev/{d}'/><target dev='{d}' bus='scsi'/>{drive(i, ctl)}</disk>\n")
+            f"<source dev='/dev/{src}'/><target dev='{d}' bus='scsi'/>{drive(i, ctl)}</disk>\n")
     out.append(TAIL)
     sys.stdout.write(''.join(out))
 
@@ -124,8 +127,8 @@ def hostdevs(n, hosts, per_host, form):
 def main(argv):
     if len(argv) == 4 and argv[0] == 'tree':
         tree(argv[1], int(argv[2]), int(argv[3]))
-    elif len(argv) == 2 and argv[0] == 'lun-disks':
-        lun_disks(int(argv[1]))
+    elif len(argv) in (2, 3) and argv[0] == 'lun-disks':
+        lun_disks(int(argv[1]), int(argv[2]) if len(argv) == 3 else None)
     elif len(argv) == 5 and argv[0] == 'hostdevs' and argv[4] in ('parent', 'name'):
         hostdevs(int(argv[1]), int(argv[2]), int(argv[3]), argv[4])
     else:
