@@ -5,7 +5,8 @@
 //! * `scan`: building the full index ([`domxml::resolve::Index::scan`]), which
 //!   `validate --sysfs-root` and `sysfs-snapshot` use;
 //! * `hostdevs`: `convert` of a domain naming every LU as a `<hostdev>` by its flat adapter
-//!   (PCI parent + unique_id), targeted resolution included;
+//!   (PCI parent + unique_id), targeted resolution included, and `hd resolve`, that
+//!   resolution alone ([`domxml::resolve::resolve_passthrough`]);
 //! * `whole-host`: `convert` of a domain with one whole-host passthrough controller per host;
 //! * `one (name)` and `one (parent)`: `convert` of a domain with one hostdev, its adapter
 //!   named `scsi_host0` or by PCI parent + unique_id: what a domain that names one device
@@ -157,15 +158,26 @@ fn one_hostdev(by_parent: bool) -> String {
            </devices></domain>"
 }
 
-/// Filesystem operations `convert` costs (its resolution, `resolve_passthrough`).
-fn convert_ops(xml: &str, root: &Path) -> u64 {
+fn domain(xml: &str) -> domxml::model::Domain {
     let Definition::Domain(d) = domxml::codec::parse_str(xml).expect("parses").definition else {
         panic!("not a domain");
     };
+    *d
+}
+
+/// `convert`'s resolution (`resolve_passthrough`) of `d`: its time and filesystem operations.
+fn resolve_only(d: &domxml::model::Domain, root: &Path) -> (Duration, u64) {
+    let t = Instant::now();
     let r = SysfsRoot::at(root).expect("root");
-    let res = domxml::resolve::resolve_passthrough(&d, &r).expect("resolves");
+    let res = domxml::resolve::resolve_passthrough(d, &r).expect("resolves");
+    let took = t.elapsed();
     assert_eq!(res.failures().count(), 0);
-    r.operations()
+    (took, r.operations())
+}
+
+/// Filesystem operations `convert` costs (its resolution).
+fn convert_ops(xml: &str, root: &Path) -> u64 {
+    resolve_only(&domain(xml), root).1
 }
 
 /// One whole-host controller per host.
@@ -188,11 +200,12 @@ fn main() {
         None => vec![1_000, 10_000, 100_000],
     };
     println!(
-        "{:>8} {:>9} {:>10} {:>10} {:>10} {:>10} {:>11} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "{:>8} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10} {:>11} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9}",
         "LUs",
         "build",
         "scan",
         "hostdevs",
+        "hd resolve",
         "whole-host",
         "one(name)",
         "one(parent)",
@@ -215,6 +228,8 @@ fn main() {
         let runs = if n >= 100_000 { 3 } else { 5 };
         let (mut s, mut h, mut w) = (Vec::new(), Vec::new(), Vec::new());
         let mut one: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+        let mut hr = Vec::new();
+        let hd_model = domain(&hd_xml);
         for _ in 0..runs {
             let t = Instant::now();
             let idx = Index::scan(&SysfsRoot::at(dir.path()).expect("root")).expect("scan");
@@ -258,6 +273,8 @@ fn main() {
                 .filter(|a| a.contains("\"filename\":\"/dev/sg"))
                 .count();
             assert_eq!(sgs, n);
+            drop(c);
+            hr.push(resolve_only(&hd_model, dir.path()).0);
 
             let t = Instant::now();
             let c = convert_bytes(
@@ -276,7 +293,7 @@ fn main() {
                 .count();
             assert_eq!(blocks, n);
         }
-        let (s, h, w) = (median(s), median(h), median(w));
+        let (s, h, w, hr) = (median(s), median(h), median(w), median(hr));
         let [one_name, one_parent] = one.map(median);
         let scan_ops = {
             let r = SysfsRoot::at(dir.path()).expect("root");
@@ -288,10 +305,11 @@ fn main() {
         let one_p_ops = convert_ops(&one_xml[1], dir.path());
         let per = |d: Duration| format!("{:.1}µs", d.as_secs_f64() * 1e6 / n as f64);
         println!(
-            "{n:>8} {:>9.1?} {:>10.1?} {:>10.1?} {:>10.1?} {:>10.1?} {:>11.1?} {:>8} {:>8} {:>8} {scan_ops:>9} {hd_ops:>9} {one_ops:>9} {one_p_ops:>9}",
+            "{n:>8} {:>9.1?} {:>10.1?} {:>10.1?} {:>10.1?} {:>10.1?} {:>10.1?} {:>11.1?} {:>8} {:>8} {:>8} {scan_ops:>9} {hd_ops:>9} {one_ops:>9} {one_p_ops:>9}",
             build,
             s,
             h,
+            hr,
             w,
             one_name,
             one_parent,
