@@ -120,6 +120,9 @@ class Runner:
                                   [a.baseline] + cmd[1:], (0,)))
             if a.libvirt:
                 cases.append((f'hostdev/{n}/libvirt', self.virsh(d(f'hostdev-{n}-name.xml')), (0,)))
+            # The same domain checked without any host: the XML side's share of `convert`.
+            cases.append((f'hostdev/{n}/validate',
+                          [a.domxml, 'validate', d(f'hostdev-{n}-name.xml')], (0,)))
             self.group(cases)
             for form in ('parent', 'name'):
                 cmd = [a.domxml, 'convert', '--sysfs-root', big, d(f'hostdev-{n}-{form}.xml')]
@@ -305,6 +308,8 @@ def markdown(a, res, load_after):
         'hostdev/10000/libvirt', '≤ 300 ms', 0.300)
     row('10,000 SCSI hostdevs on the big host, convert (`name` form)', 'hostdev/10000/name',
         'hostdev/10000/libvirt', '≤ 300 ms', 0.300)
+    row('… the same domain, `validate` alone (no sysfs: the XML side\'s share)',
+        'hostdev/10000/validate', None, '–')
     w('')
     if g('libvirt/100000') and g('libvirt/100000').get('failed'):
         w(f'libvirt on 100,000 disks: `{g("libvirt/100000")["err"]}` (virsh reads at most '
