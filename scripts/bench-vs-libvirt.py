@@ -268,7 +268,7 @@ def markdown(a, res, load_after):
       f'{kernel}, {libvirt and "libvirt " + libvirt}; load average (1, 5, 15 min) '
       f'{a.load_before} before, {load_after} after. Wall times on a loaded machine carry its '
       f'load: compare CPU times and ratios more than absolute values.')
-    w(f'- domxml `{commit(a.repo)}`, {a.runs} runs a case'
+    w(f'- domxml `{a.commit}`, {a.runs} runs a case'
       + (f'; "before" is `{os.path.basename(a.baseline)}` (the binary built before issue 11)'
          if a.baseline else '') + '.')
     w('- Inputs (`scripts/mk-bench-inputs.py`): domains of N `<disk type=\'block\' '
@@ -341,6 +341,32 @@ def markdown(a, res, load_after):
         if calls:
             w('System calls of one run: ' + ', '.join(f'{k} {c:,}' for k, c in calls) + '.')
             w('')
+    w('### What the figures say')
+    w('')
+    sc = lambda k: (g(k) or {}).get('syscalls')
+    one_p, one_n, ten_n, val = (g('hostdev/1/parent'), g('hostdev/1/name'),
+                                g('hostdev/10000/name'), g('hostdev/10000/validate'))
+    if one_n and one_p:
+        w(f'- One hostdev named by host number costs {count(one_n)} system calls on the big '
+          f'host, whatever its size ({cell(one_n)}): its class entry, its LU\'s bus entry and '
+          f'`scsi_generic` directory. Named by PCI parent and unique_id, every '
+          f'`sys/class/scsi_host/hostN` link is followed (one link and the directories it '
+          f'leads through, about six calls a host: {count(one_p)} for 1,000 hosts), as '
+          f'libvirt\'s own pool lookup does; that grows with the number of SCSI hosts, not '
+          f'of LUs, and took {cell(one_p)} (CPU {fmt_t(one_p["cpu"])}) here. libvirt cannot '
+          f'use that form in a hostdev at all.')
+    if ten_n and val:
+        w(f'- 10,000 hostdevs cost {count(ten_n)} system calls (about eight an LU: its bus '
+          f'link, target and LU directories, the `scsi_generic` listing; ten a host). Of the '
+          f'{cell(ten_n)} (CPU {fmt_t(ten_n["cpu"])}), checking the XML alone (`validate`, '
+          f'no host) takes {cell(val)}; the resolution alone is 20–40 µs an LU on this '
+          f'machine (`cargo bench --bench resolve`, column `hd resolve`), half of it in the '
+          f'kernel; emitting, printing and freeing 10,000 devices take the rest. Under 300 ms '
+          f'needs both halves to shrink: the resolver reads no more than the answers need '
+          f'(the system calls above), the XML side is the later tree rewrite\'s.')
+    w('- 100,000 disks: `convert`, `validate` and `fmt` grow linearly (ratios below) but '
+      'stay above 1 s and 300 MB: those goals belong to the XML tree rewrite.')
+    w('')
     w('## Growth with the size of the domain')
     w('')
     w('![time against size, log-log, both tools](performance.svg)')
@@ -366,7 +392,10 @@ def markdown(a, res, load_after):
         if hi and lo and not hi.get('failed') and not lo.get('failed'):
             r = hi['wall'] / lo['wall']
             rc = hi['cpu'] / lo['cpu'] if lo['cpu'] else float('nan')
-            w(f'- {k}: {r:.1f} (CPU {rc:.1f}) — {"met" if r <= 12 else "**not yet**"}')
+            verdict = 'met' if r <= 12 and rc <= 12 else \
+                'met in wall time, **not** in CPU time' if r <= 12 else '**not yet**'
+            note = ' (the tree stays at 10,000 LUs: ten disks an LU)' if k == 'resolve' else ''
+            w(f'- {k}: {r:.1f} (CPU {rc:.1f}) — {verdict}{note}')
     w('')
     return '\n'.join(lines) + '\n'
 
@@ -382,13 +411,27 @@ def main():
     p.add_argument('--vroot')
     p.add_argument('--docs', type=int, default=1)
     p.add_argument('--load-before', default='?')
+    p.add_argument('--report-only', action='store_true',
+                   help='write the report again from WORK/results.json, measuring nothing')
     a = p.parse_args()
     a.work = os.path.abspath(a.work)
     r = Runner(a)
-    r.run()
-    load_after = ' '.join(open('/proc/loadavg').read().split()[:3])
-    with open(os.path.join(a.work, 'results.json'), 'w') as f:
-        json.dump(r.results, f, indent=1, sort_keys=True)
+    saved = os.path.join(a.work, 'results.json')
+    if a.report_only:
+        with open(saved) as f:
+            r.results = json.load(f)
+        meta = r.results.pop('_meta')
+        a.runs, a.commit, a.load_before = meta['runs'], meta['commit'], meta['load_before']
+        a.baseline = meta['baseline']
+        load_after = meta['load_after']
+    else:
+        a.commit = commit(a.repo)
+        r.run()
+        load_after = ' '.join(open('/proc/loadavg').read().split()[:3])
+        with open(saved, 'w') as f:
+            meta = {'runs': a.runs, 'commit': a.commit, 'load_before': a.load_before,
+                    'load_after': load_after, 'baseline': a.baseline}
+            json.dump(dict(r.results, _meta=meta), f, indent=1, sort_keys=True)
     md = markdown(a, r.results, load_after)
     print(md)
     if a.docs:

@@ -2,7 +2,7 @@
 # bench-vs-libvirt.sh: domxml against libvirt 9.0 on the same inputs, in the same run.
 #
 #   scripts/bench-vs-libvirt.sh [--full] [--runs N] [--work DIR] [--baseline BIN]
-#                               [--no-libvirt] [--no-build] [--no-docs]
+#                               [--no-libvirt] [--no-build] [--no-docs] [--report-only]
 #
 # Builds domxml (release), generates inputs with scripts/mk-bench-inputs.py (cached in the
 # work directory, default /tmp/domxml-bench):
@@ -22,7 +22,8 @@
 # Default: 3 runs a case, about three minutes on two shared cores. --full: 7 runs a case.
 # --baseline BIN adds another domxml binary (e.g. one built from an older commit) to the
 # hostdev cases, as "before". Needs root (unshare, mount) for the libvirt cases; without
-# root or virsh, --no-libvirt is implied.
+# root or virsh, --no-libvirt is implied. --report-only writes the report again from the
+# work directory's results.json without measuring anything.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -42,6 +43,9 @@ while [ $# -gt 0 ]; do
         --no-libvirt) libvirt=0 ;;
         --no-build) build=0 ;;
         --no-docs) docs=0 ;;
+        --report-only)
+            exec python3 "$here/bench-vs-libvirt.py" --report-only --domxml - --work "$work" \
+                --repo "$repo" --docs "$docs" ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
