@@ -1,19 +1,26 @@
 //! Host resolution at scale: a synthetic sysfs tree of N LUs (virtio-scsi hosts of 1,000 LUs
 //! each, every host under its own PCI function, with sg and block nodes and the class and bus
-//! links the kernel makes) and three measurements per size:
+//! links the kernel makes) and five measurements per size:
 //!
-//! * `scan`: building the index ([`domxml::resolve::Index::scan`]);
+//! * `scan`: building the full index ([`domxml::resolve::Index::scan`]), which
+//!   `validate --sysfs-root` and `sysfs-snapshot` use;
 //! * `hostdevs`: `convert` of a domain naming every LU as a `<hostdev>` by its flat adapter
-//!   (PCI parent + unique_id), scan included;
-//! * `whole-host`: `convert` of a domain with one whole-host passthrough controller per host,
-//!   scan included.
+//!   (PCI parent + unique_id), targeted resolution included, and `hd resolve`, that
+//!   resolution alone ([`domxml::resolve::resolve_passthrough`]);
+//! * `whole-host`: `convert` of a domain with one whole-host passthrough controller per host;
+//! * `one (name)` and `one (parent)`: `convert` of a domain with one hostdev, its adapter
+//!   named `scsi_host0` or by PCI parent + unique_id: what a domain that names one device
+//!   costs on a host of N LUs.
 //!
-//! The claim under test is the issue's "resolving N devices costs O(N + size of the index)":
-//! the µs/LU columns must stay flat as N grows by 100×. Run with `cargo bench --bench resolve`
-//! (sizes 1,000, 10,000, 100,000) or `cargo bench --bench resolve -- N`.
+//! The claims under test: resolving N devices costs O(N) (the µs/LU columns stay flat as N
+//! grows by 100×), and one device costs the same whatever the size of the host (the `one`
+//! columns and their filesystem operations, `SysfsRoot::operations`, stay flat). Run with
+//! `cargo bench --bench resolve` (sizes 1,000, 10,000, 100,000) or
+//! `cargo bench --bench resolve -- N`.
 
 mod common;
 use common::{disk_letters, median};
+use domxml::model::Definition;
 use domxml::resolve::{Index, SysfsRoot};
 use domxml::{convert_bytes, Host, Limits, Options};
 use std::fmt::Write as _;
@@ -135,6 +142,44 @@ fn hostdev_domain(lus: usize) -> String {
     x + "</devices></domain>"
 }
 
+/// One hostdev on LU 0:0:0:0, named by host name or by PCI parent + unique_id.
+fn one_hostdev(by_parent: bool) -> String {
+    let adapter = if by_parent {
+        "<adapter parent='pci_0000_00_01_0' unique_id='0'/>"
+    } else {
+        "<adapter name='scsi_host0'/>"
+    };
+    head()
+        + "<controller type='scsi' index='0' model='virtio-scsi'/>\
+           <hostdev mode='subsystem' type='scsi'><source>"
+        + adapter
+        + "<address bus='0' target='0' unit='0'/></source>\
+           <address type='drive' controller='0' bus='0' target='0' unit='0'/></hostdev>\
+           </devices></domain>"
+}
+
+fn domain(xml: &str) -> domxml::model::Domain {
+    let Definition::Domain(d) = domxml::codec::parse_str(xml).expect("parses").definition else {
+        panic!("not a domain");
+    };
+    *d
+}
+
+/// `convert`'s resolution (`resolve_passthrough`) of `d`: its time and filesystem operations.
+fn resolve_only(d: &domxml::model::Domain, root: &Path) -> (Duration, u64) {
+    let t = Instant::now();
+    let r = SysfsRoot::at(root).expect("root");
+    let res = domxml::resolve::resolve_passthrough(d, &r).expect("resolves");
+    let took = t.elapsed();
+    assert_eq!(res.failures().count(), 0);
+    (took, r.operations())
+}
+
+/// Filesystem operations `convert` costs (its resolution).
+fn convert_ops(xml: &str, root: &Path) -> u64 {
+    resolve_only(&domain(xml), root).1
+}
+
 /// One whole-host controller per host.
 fn whole_host_domain(lus: usize) -> String {
     let mut x = head();
@@ -155,8 +200,22 @@ fn main() {
         None => vec![1_000, 10_000, 100_000],
     };
     println!(
-        "{:>8} {:>10} {:>12} {:>12} {:>12} {:>10} {:>10} {:>10}",
-        "LUs", "build", "scan", "hostdevs", "whole-host", "scan/LU", "hd µs/LU", "wh µs/LU"
+        "{:>8} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10} {:>11} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "LUs",
+        "build",
+        "scan",
+        "hostdevs",
+        "hd resolve",
+        "whole-host",
+        "one(name)",
+        "one(parent)",
+        "scan/LU",
+        "hd/LU",
+        "wh/LU",
+        "scan ops",
+        "hd ops",
+        "one ops",
+        "one(p) ops"
     );
     for n in sizes {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -165,13 +224,38 @@ fn main() {
         let build = t.elapsed();
         let hd_xml = hostdev_domain(n);
         let wh_xml = whole_host_domain(n);
+        let one_xml = [one_hostdev(false), one_hostdev(true)];
         let runs = if n >= 100_000 { 3 } else { 5 };
         let (mut s, mut h, mut w) = (Vec::new(), Vec::new(), Vec::new());
+        let mut one: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+        let mut hr = Vec::new();
+        let hd_model = domain(&hd_xml);
         for _ in 0..runs {
             let t = Instant::now();
             let idx = Index::scan(&SysfsRoot::at(dir.path()).expect("root")).expect("scan");
             s.push(t.elapsed());
             assert_eq!(idx.lus().count(), n);
+
+            drop(idx);
+            for (xml, times) in one_xml.iter().zip(one.iter_mut()) {
+                let convert = || {
+                    convert_bytes(
+                        xml.as_bytes(),
+                        Limits::default(),
+                        &Options::default(),
+                        Host::Sysfs(dir.path()),
+                    )
+                    .expect("one hostdev converts")
+                };
+                // Once untimed: the first allocation of a directory buffer after the scan's
+                // frees pays for consolidating the allocator's free lists, which a fresh
+                // process (the CLI) never does.
+                convert();
+                let t = Instant::now();
+                let c = convert();
+                times.push(t.elapsed());
+                assert!(c.args.argv().iter().any(|a| a.contains("/dev/sg0")));
+            }
 
             let t = Instant::now();
             let c = convert_bytes(
@@ -189,6 +273,8 @@ fn main() {
                 .filter(|a| a.contains("\"filename\":\"/dev/sg"))
                 .count();
             assert_eq!(sgs, n);
+            drop(c);
+            hr.push(resolve_only(&hd_model, dir.path()).0);
 
             let t = Instant::now();
             let c = convert_bytes(
@@ -207,14 +293,26 @@ fn main() {
                 .count();
             assert_eq!(blocks, n);
         }
-        let (s, h, w) = (median(s), median(h), median(w));
-        let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+        let (s, h, w, hr) = (median(s), median(h), median(w), median(hr));
+        let [one_name, one_parent] = one.map(median);
+        let scan_ops = {
+            let r = SysfsRoot::at(dir.path()).expect("root");
+            Index::scan(&r).expect("scan");
+            r.operations()
+        };
+        let hd_ops = convert_ops(&hd_xml, dir.path());
+        let one_ops = convert_ops(&one_xml[0], dir.path());
+        let one_p_ops = convert_ops(&one_xml[1], dir.path());
+        let per = |d: Duration| format!("{:.1}µs", d.as_secs_f64() * 1e6 / n as f64);
         println!(
-            "{n:>8} {:>10.1?} {:>12.1?} {:>12.1?} {:>12.1?} {:>10.2} {:>10.2} {:>10.2}",
+            "{n:>8} {:>9.1?} {:>10.1?} {:>10.1?} {:>10.1?} {:>10.1?} {:>10.1?} {:>11.1?} {:>8} {:>8} {:>8} {scan_ops:>9} {hd_ops:>9} {one_ops:>9} {one_p_ops:>9}",
             build,
             s,
             h,
+            hr,
             w,
+            one_name,
+            one_parent,
             per(s),
             per(h),
             per(w)

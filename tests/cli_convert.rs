@@ -320,27 +320,38 @@ fn an_unusable_sysfs_root_exits_2_like_validate_and_resolve_but_only_when_needed
 }
 
 #[test]
-fn convert_prints_what_the_host_scan_skipped() {
+fn convert_prints_what_the_host_reads_skipped() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sysfs/hostile");
     let t = tempfile::tempdir().unwrap();
-    let xml = t.path().join("d.xml");
-    std::fs::write(
-        &xml,
-        "<domain type='qemu'><name>h</name><devices><hostdev mode='subsystem' type='scsi'>\
-         <source><adapter name='scsi_host0'/><address bus='0' target='0' unit='0'/></source>\
-         </hostdev></devices></domain>",
-    )
-    .unwrap();
-    let o = domxml(&[
-        "convert",
-        "--sysfs-root",
-        root.to_str().unwrap(),
-        xml.to_str().unwrap(),
-    ]);
+    let convert = |adapter: &str| {
+        let xml = t.path().join("d.xml");
+        std::fs::write(
+            &xml,
+            format!(
+                "<domain type='qemu'><name>h</name><devices><hostdev mode='subsystem' type='scsi'>\
+                 <source>{adapter}<address bus='0' target='0' unit='0'/></source>\
+                 </hostdev></devices></domain>"
+            ),
+        )
+        .unwrap();
+        domxml(&[
+            "convert",
+            "--sysfs-root",
+            root.to_str().unwrap(),
+            xml.to_str().unwrap(),
+        ])
+    };
+    // Naming the host by PCI parent follows every class entry, the loop among them.
+    let o = convert("<adapter parent='pci_0000_00_05_0' unique_id='0'/>");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("domxml: warning:") && stderr(&o).contains("too many symlinks"),
         "{}",
         stderr(&o)
     );
+    // Naming it by number reads host0 and its LU only: the broken entries beside it are
+    // never read, so nothing is said about them.
+    let o = convert("<adapter name='scsi_host0'/>");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
 }

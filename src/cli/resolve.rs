@@ -37,14 +37,16 @@ pub(crate) fn run(
         Ok(x) => x,
         Err(code) => return code,
     };
-    let idx = match scan_sysfs(sysfs_root) {
-        Ok(i) => i,
-        Err(code) => return code,
+    // Targeted: only what the definition names is read (see `domxml::resolve::resolve`).
+    let resolved =
+        SysfsRoot::at(sysfs_root).and_then(|r| domxml::resolve::resolve(&parsed.definition, &r));
+    let rep = match resolved {
+        Ok(r) => Report::of(&r),
+        Err(e) => {
+            eprintln!("domxml: {}", chain(&e));
+            return ExitCode::from(2);
+        }
     };
-    let rep = Report::of(&domxml::resolve::resolve_with_index(
-        &parsed.definition,
-        &idx,
-    ));
     let root_shown = sysfs_root.display().to_string();
     let text = match format {
         ResolveFormat::Human => domxml::resolve::report::human(&name, &root_shown, &rep),

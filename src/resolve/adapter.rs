@@ -111,7 +111,7 @@ fn by_parent<'i>(
         // port), or else every PCI parent that has hosts.
         let below: Vec<String> = idx
             .hosts()
-            .filter(|h| h.device_path.components().iter().any(|c| c == bdf))
+            .filter(|h| h.device_path.iter().any(|c| c == bdf))
             .map(|h| {
                 format!(
                     "host{} sits under {} below it",
@@ -147,7 +147,8 @@ fn by_parent<'i>(
             nearby,
         });
     }
-    let candidates = list_or_none(under.iter().map(|h| h.describe()));
+    // For the errors only (a domain of many hostdevs resolves this once each).
+    let candidates = || list_or_none(under.iter().map(|h| h.describe()));
     let wanted = match unique_id {
         Some(u) => u,
         None => match under.iter().filter_map(|h| h.unique_id).min() {
@@ -157,7 +158,7 @@ fn by_parent<'i>(
                     adapter: adapter.to_string(),
                     pci: bdf.to_string(),
                     unique_id: None,
-                    candidates,
+                    candidates: candidates(),
                 })
             }
         },
@@ -173,7 +174,7 @@ fn by_parent<'i>(
             adapter: adapter.to_string(),
             pci: bdf.to_string(),
             unique_id: Some(wanted),
-            candidates,
+            candidates: candidates(),
         }),
         many => Err(ResolveError::Ambiguous {
             adapter: adapter.to_string(),

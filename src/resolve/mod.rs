@@ -21,6 +21,7 @@ pub mod report;
 pub mod resolved;
 pub mod snapshot;
 pub mod sysfs;
+mod targeted;
 
 pub use adapter::resolve_adapter;
 pub use error::ResolveError;

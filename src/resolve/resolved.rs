@@ -14,6 +14,7 @@ use super::error::ResolveError;
 use super::index::{Identity, Index, Lu};
 use super::lu::{lookup_lu, whole_host, PassthroughLu};
 use super::sysfs::{is_block_name, is_sg_name, Hctl, SysfsRoot};
+use super::targeted::Targeted;
 use crate::model::{
     Adapter, Definition, Device, DiskDevice, DiskType, Domain, HostdevSourceProtocol, HostdevType,
     PoolStyleAddress,
@@ -191,15 +192,22 @@ pub fn needs_host(d: &Domain) -> bool {
     reads_host(Def::Domain(d), Scope::Passthrough)
 }
 
-/// Resolve every device of a domain or pool that names host hardware, scanning the host only
-/// when there is one. Fails only when the host cannot be scanned at all; a device that does not
-/// resolve is a [`Resolution::Failed`].
+/// Resolve every device of a domain or pool that names host hardware, reading only what
+/// the devices name (`src/resolve/targeted.rs` says what is read for each form): the cost follows the definition, not the size
+/// of the host. Answers, errors and their messages are those of [`resolve_with_index`] over
+/// a full [`Index::scan`], which is made (once) only when a device does not resolve; the
+/// warnings are those of what was read. Fails only when the host cannot be read at all; a
+/// device that does not resolve is a [`Resolution::Failed`].
 pub fn resolve(def: &Definition, root: &SysfsRoot) -> Result<ResolvedDomain, ResolveError> {
     resolve_scoped(def.into(), root, Scope::All)
 }
 
 /// Resolve what a command line needs from the host: the `/dev/sgN` of every SCSI hostdev and
-/// the LUs of every whole-host controller. A domain without them never reads the host.
+/// the LUs of every whole-host controller. A domain without them never reads the host. Each
+/// LU is read for what the command line uses only: a hostdev's [`Lu`] has its `hctl` and
+/// `sg`, a whole-host LU also its `block` (which chooses `scsi-block`); the descriptive
+/// attributes (`scsi_type`, `vendor`, `model`, `rev`, `identity`) are left empty. [`resolve`]
+/// reads everything.
 pub fn resolve_passthrough(d: &Domain, root: &SysfsRoot) -> Result<ResolvedDomain, ResolveError> {
     resolve_scoped(Def::Domain(d), root, Scope::Passthrough)
 }
@@ -212,13 +220,99 @@ fn resolve_scoped(
     if !reads_host(def, scope) {
         return Ok(ResolvedDomain::default());
     }
-    let idx = Index::scan(root)?;
-    Ok(resolve_in(def, &idx, scope))
+    let mut host = Targeted::new(root, scope == Scope::All);
+    let mut out = resolve_in(def, &mut host, scope);
+    out.warnings = host.finish()?;
+    Ok(out)
 }
 
 /// Resolve against an index already scanned (e.g. one scan for many files).
 pub fn resolve_with_index(def: &Definition, idx: &Index) -> ResolvedDomain {
-    resolve_in(def.into(), idx, Scope::All)
+    let mut out = resolve_in(def.into(), &mut Scanned(idx), Scope::All);
+    out.warnings = idx.warnings.clone();
+    out
+}
+
+/// What resolution asks of a host: a full index ([`Scanned`]) or targeted reads
+/// ([`Targeted`]), which answer alike.
+trait Host {
+    /// The number of the host an adapter names.
+    fn adapter(&mut self, a: &Adapter) -> Result<u32, ResolveError>;
+    /// The LU at `hctl`, which must have an sg node.
+    fn lu(&mut self, hctl: Hctl) -> Result<Lu, ResolveError>;
+    /// The LUs of a whole-host passthrough.
+    fn whole_host(
+        &mut self,
+        n: u32,
+        bus: Option<u32>,
+        target: Option<u32>,
+    ) -> Result<Vec<PassthroughLu>, ResolveError>;
+    /// The LU with this block or sg node name.
+    fn lu_by_node(&mut self, name: &str) -> Result<Option<Lu>, ResolveError>;
+    /// The sysfs root, for messages.
+    fn root_shown(&self) -> &str;
+}
+
+/// A full index.
+struct Scanned<'a>(&'a Index);
+
+impl Host for Scanned<'_> {
+    fn adapter(&mut self, a: &Adapter) -> Result<u32, ResolveError> {
+        resolve_adapter(self.0, a).map(|h| h.number)
+    }
+
+    fn lu(&mut self, hctl: Hctl) -> Result<Lu, ResolveError> {
+        lookup_lu(self.0, hctl).cloned()
+    }
+
+    fn whole_host(
+        &mut self,
+        n: u32,
+        bus: Option<u32>,
+        target: Option<u32>,
+    ) -> Result<Vec<PassthroughLu>, ResolveError> {
+        whole_host(self.0, n, bus, target)
+    }
+
+    fn lu_by_node(&mut self, name: &str) -> Result<Option<Lu>, ResolveError> {
+        let lu = if is_block_name(name) {
+            self.0.lu_by_block(name)
+        } else {
+            self.0.lu_by_sg(name)
+        };
+        Ok(lu.cloned())
+    }
+
+    fn root_shown(&self) -> &str {
+        &self.0.root
+    }
+}
+
+impl Host for Targeted<'_> {
+    fn adapter(&mut self, a: &Adapter) -> Result<u32, ResolveError> {
+        Targeted::adapter(self, a)
+    }
+
+    fn lu(&mut self, hctl: Hctl) -> Result<Lu, ResolveError> {
+        Targeted::lu(self, hctl)
+    }
+
+    fn whole_host(
+        &mut self,
+        n: u32,
+        bus: Option<u32>,
+        target: Option<u32>,
+    ) -> Result<Vec<PassthroughLu>, ResolveError> {
+        Targeted::whole_host(self, n, bus, target)
+    }
+
+    fn lu_by_node(&mut self, name: &str) -> Result<Option<Lu>, ResolveError> {
+        Targeted::lu_by_node(self, name)
+    }
+
+    fn root_shown(&self) -> &str {
+        Targeted::root_shown(self)
+    }
 }
 
 /// Resolve a domain without a host: every SCSI hostdev passes `/dev/sg0`, which is what
@@ -293,11 +387,8 @@ fn failed(error: ResolveError) -> Resolution {
     }
 }
 
-fn resolve_in(def: Def<'_>, idx: &Index, scope: Scope) -> ResolvedDomain {
-    let mut out = ResolvedDomain {
-        warnings: idx.warnings.clone(),
-        ..Default::default()
-    };
+fn resolve_in(def: Def<'_>, idx: &mut impl Host, scope: Scope) -> ResolvedDomain {
+    let mut out = ResolvedDomain::default();
     match def {
         Def::Pool(p) => {
             if p.kind == "scsi" {
@@ -340,7 +431,7 @@ fn resolve_in(def: Def<'_>, idx: &Index, scope: Scope) -> ResolvedDomain {
     out
 }
 
-fn hostdev(idx: &Index, h: &crate::model::Hostdev) -> Resolution {
+fn hostdev(idx: &mut impl Host, h: &crate::model::Hostdev) -> Resolution {
     let src = h.source.as_ref();
     if h.scsi_protocol() != Some(HostdevSourceProtocol::Adapter) {
         return Resolution::Skipped {
@@ -360,8 +451,8 @@ fn hostdev(idx: &Index, h: &crate::model::Hostdev) -> Resolution {
             what: "the source <address> needs bus, target and unit",
         });
     };
-    let host = match resolve_adapter(idx, a) {
-        Ok(h) => h.number,
+    let host = match idx.adapter(a) {
+        Ok(n) => n,
         Err(e) => return failed(e),
     };
     let hctl = Hctl {
@@ -370,8 +461,8 @@ fn hostdev(idx: &Index, h: &crate::model::Hostdev) -> Resolution {
         target,
         lun,
     };
-    match lookup_lu(idx, hctl) {
-        Ok(lu) => Resolution::Lu { lu: lu.clone() },
+    match idx.lu(hctl) {
+        Ok(lu) => Resolution::Lu { lu },
         Err(error) => Resolution::Failed {
             host: Some(host),
             hctl: Some(hctl),
@@ -380,14 +471,14 @@ fn hostdev(idx: &Index, h: &crate::model::Hostdev) -> Resolution {
     }
 }
 
-fn whole(idx: &Index, adapter: &Adapter, address: Option<&PoolStyleAddress>) -> Resolution {
-    let host = match resolve_adapter(idx, adapter) {
-        Ok(h) => h.number,
+fn whole(idx: &mut impl Host, adapter: &Adapter, address: Option<&PoolStyleAddress>) -> Resolution {
+    let host = match idx.adapter(adapter) {
+        Ok(n) => n,
         Err(e) => return failed(e),
     };
     let bus = address.map(|a| a.bus.unwrap_or(0));
     let target = address.and_then(|a| a.target);
-    match whole_host(idx, host, bus, target) {
+    match idx.whole_host(host, bus, target) {
         Ok(lus) => Resolution::Host {
             host,
             bus,
@@ -402,7 +493,7 @@ fn whole(idx: &Index, adapter: &Adapter, address: Option<&PoolStyleAddress>) -> 
     }
 }
 
-fn lun_disk(idx: &Index, disk: &crate::model::Disk) -> Resolution {
+fn lun_disk(idx: &mut impl Host, disk: &crate::model::Disk) -> Resolution {
     let dev = disk.source.as_ref().and_then(|s| s.dev.as_deref());
     let (Some(DiskType::Block), Some(dev)) = (disk.kind, dev) else {
         return Resolution::Skipped {
@@ -410,10 +501,8 @@ fn lun_disk(idx: &Index, disk: &crate::model::Disk) -> Resolution {
         };
     };
     let name = dev.strip_prefix("/dev/").unwrap_or("");
-    let lu = if is_block_name(name) {
-        idx.lu_by_block(name)
-    } else if is_sg_name(name) {
-        idx.lu_by_sg(name)
+    let lu = if is_block_name(name) || is_sg_name(name) {
+        idx.lu_by_node(name)
     } else {
         return Resolution::Skipped {
             reason: format!(
@@ -422,14 +511,14 @@ fn lun_disk(idx: &Index, disk: &crate::model::Disk) -> Resolution {
         };
     };
     match lu {
-        Some(lu) => Resolution::Lu { lu: lu.clone() },
-        None => failed(ResolveError::NoLuForNode {
+        Ok(Some(lu)) => Resolution::Lu { lu },
+        Ok(None) => failed(ResolveError::NoLuForNode {
             node: dev.to_string(),
-            root: if idx.root == "/" {
-                String::new()
-            } else {
-                idx.root.clone()
+            root: match idx.root_shown() {
+                "/" => String::new(),
+                r => r.to_string(),
             },
         }),
+        Err(e) => failed(e),
     }
 }

@@ -10,10 +10,12 @@
 //! - before a file is opened or a directory listed, its path is canonicalised by the OS and
 //!   must still lie under the canonical root (a second check against races and bugs).
 
+mod path;
+
 use super::error::ResolveError;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashSet};
-use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -25,152 +27,8 @@ pub const MAX_HOPS: usize = 40;
 /// hundred bytes, so anything larger is not an attribute.
 pub const MAX_ATTR: u64 = 64 * 1024;
 
-/// The pattern `component` checks, for messages.
-pub const COMPONENT_PATTERN: &str = "[A-Za-z0-9_.:+@,=-]{1,255}, not '.' or '..'";
-
-/// Check one path component: sysfs names are short ASCII (`0000:00:1f.2`, `target6:0:3`,
-/// `LNXSYSTM:00`, `vport-5:0-0`); anything else is refused before it touches a path.
-pub(crate) fn component(s: &str) -> Result<&str, ResolveError> {
-    let ok = !s.is_empty()
-        && s.len() <= 255
-        && s != "."
-        && s != ".."
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.:+@,=-".contains(&b));
-    if ok {
-        Ok(s)
-    } else {
-        Err(ResolveError::HostileName {
-            what: "path component",
-            name: s.to_string(),
-            pattern: COMPONENT_PATTERN,
-        })
-    }
-}
-
-fn digits(s: &str, max_len: usize) -> Option<u64> {
-    if s.is_empty() || s.len() > max_len || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
-}
-
-/// `hostN` as sysfs names a SCSI host (decimal, no leading sign, at most 9 digits).
-pub(crate) fn host_number(s: &str) -> Option<u32> {
-    digits(s.strip_prefix("host")?, 9).and_then(|n| u32::try_from(n).ok())
-}
-
-/// `sgN`.
-pub(crate) fn is_sg_name(s: &str) -> bool {
-    s.strip_prefix("sg").and_then(|d| digits(d, 9)).is_some()
-}
-
-/// A block device name a SCSI LU can carry: `sdX…` (disks), `srN` (CD-ROMs), `stN`/`nstN`
-/// (tapes). Checked before a name from XML is looked up anywhere.
-pub(crate) fn is_block_name(s: &str) -> bool {
-    if let Some(rest) = s.strip_prefix("sd") {
-        return !rest.is_empty() && rest.len() <= 4 && rest.bytes().all(|b| b.is_ascii_lowercase());
-    }
-    ["sr", "st", "nst"]
-        .iter()
-        .any(|p| s.strip_prefix(p).and_then(|d| digits(d, 9)).is_some())
-}
-
-/// A SCSI address `host:bus:target:lun` (the lun is 64-bit, as in the kernel).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-pub struct Hctl {
-    /// Host number.
-    pub host: u32,
-    /// Bus (channel).
-    pub bus: u32,
-    /// Target.
-    pub target: u32,
-    /// Logical unit.
-    pub lun: u64,
-}
-
-impl Hctl {
-    /// Parse `H:B:T:L` (decimal, as sysfs writes it).
-    pub fn parse(s: &str) -> Option<Hctl> {
-        let mut it = s.split(':');
-        let h = digits(it.next()?, 9)?;
-        let b = digits(it.next()?, 9)?;
-        let t = digits(it.next()?, 9)?;
-        let l = digits(it.next()?, 20)?;
-        if it.next().is_some() {
-            return None;
-        }
-        Some(Hctl {
-            host: u32::try_from(h).ok()?,
-            bus: u32::try_from(b).ok()?,
-            target: u32::try_from(t).ok()?,
-            lun: l,
-        })
-    }
-}
-
-impl fmt::Display for Hctl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}:{}", self.host, self.bus, self.target, self.lun)
-    }
-}
-
-/// A path relative to the sysfs root, made of checked components only. A `SysPath` returned
-/// by [`SysfsRoot::resolve`] is canonical: it contains no symlink.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct SysPath(Vec<String>);
-
-impl SysPath {
-    /// Build from `/`-separated text whose every component passes `component`.
-    pub fn parse(s: &str) -> Result<SysPath, ResolveError> {
-        let mut v = Vec::new();
-        for c in s.split('/').filter(|c| !c.is_empty()) {
-            v.push(component(c)?.to_string());
-        }
-        Ok(SysPath(v))
-    }
-
-    /// This path with one more (checked) component.
-    pub fn join(&self, c: &str) -> Result<SysPath, ResolveError> {
-        let mut v = self.0.clone();
-        v.push(component(c)?.to_string());
-        Ok(SysPath(v))
-    }
-
-    /// The components.
-    pub fn components(&self) -> &[String] {
-        &self.0
-    }
-
-    /// The last component.
-    pub fn name(&self) -> Option<&str> {
-        self.0.last().map(String::as_str)
-    }
-
-    /// The parent, or `None` at the root.
-    pub fn parent(&self) -> Option<SysPath> {
-        let mut v = self.0.clone();
-        v.pop()?;
-        Some(SysPath(v))
-    }
-
-    fn to_rel(&self) -> PathBuf {
-        self.0.iter().collect()
-    }
-}
-
-impl fmt::Display for SysPath {
-    /// Shown as an absolute path (`/sys/class/scsi_host/host6`): the logical name on the host.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
-            return f.write_str("/");
-        }
-        for c in &self.0 {
-            write!(f, "/{c}")?;
-        }
-        Ok(())
-    }
-}
+pub(crate) use path::{component, host_number, is_block_name, is_sg_name};
+pub use path::{Hctl, SysPath, COMPONENT_PATTERN};
 
 /// What a recording saw at one path (for `domxml sysfs-snapshot`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,9 +55,11 @@ pub struct SysfsRoot {
     /// Canonical directories (no symlink on their path) known to lie under the root. Checking once
     /// per directory instead of once per attribute keeps the scan at a few system calls per
     /// attribute (`realpath` costs one `readlink` per path component).
-    verified: RefCell<HashSet<SysPath>>,
+    verified: RefCell<HashSet<SysPath, BuildHasherDefault<Fx>>>,
     /// The most bytes read of one attribute ([`MAX_ATTR`] unless set).
     max_attr: u64,
+    /// Filesystem operations so far (see [`SysfsRoot::operations`]).
+    ops: Cell<u64>,
 }
 
 impl SysfsRoot {
@@ -247,9 +107,29 @@ impl SysfsRoot {
             canon,
             recording: RefCell::new(None),
             cut: RefCell::new(Vec::new()),
-            verified: RefCell::new(HashSet::new()),
+            verified: RefCell::new(HashSet::default()),
             max_attr: MAX_ATTR,
+            ops: Cell::new(0),
         })
+    }
+
+    /// How many filesystem operations reading through this root has cost so far: each
+    /// `lstat`, `readlink`, `realpath`, `open` of an attribute (with its `fstat`, reads and
+    /// `close`) and directory listing counts one. The cost of resolution is meant to follow
+    /// what a definition names, not the size of the host; tests hold it to that.
+    ///
+    /// ```
+    /// let root = domxml::SysfsRoot::at(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sysfs/q35")).unwrap();
+    /// assert_eq!(root.operations(), 0);
+    /// domxml::resolve::Index::scan(&root).unwrap();
+    /// assert!(root.operations() > 100);
+    /// ```
+    pub fn operations(&self) -> u64 {
+        self.ops.get()
+    }
+
+    fn op(&self) {
+        self.ops.set(self.ops.get() + 1);
     }
 
     /// The root as given.
@@ -289,99 +169,172 @@ impl SysfsRoot {
         }
     }
 
+    fn recording(&self) -> bool {
+        self.recording.borrow().is_some()
+    }
+
+    /// `p` under the root, as the OS is asked for it (what `canon.join(p)` gives, built with
+    /// one allocation: this runs once per filesystem operation).
     fn full(&self, p: &SysPath) -> PathBuf {
-        self.canon.join(p.to_rel())
+        let root = self.canon.as_os_str();
+        let mut s = std::ffi::OsString::with_capacity(root.len() + 1 + p.0.len());
+        s.push(root);
+        if !root.as_encoded_bytes().ends_with(b"/") {
+            s.push("/");
+        }
+        s.push(&p.0);
+        PathBuf::from(s)
     }
 
     /// Resolve `path` to its canonical form, following symlinks inside the root only.
     /// `Ok(None)` when some component does not exist.
     pub fn resolve(&self, path: &SysPath) -> Result<Option<SysPath>, ResolveError> {
-        self.walk(SysPath::default(), path.0.iter().cloned().collect(), path)
+        self.walk(SysPath::default(), &path.0, Asked::Path(path), false)
+    }
+
+    /// [`Self::resolve`] for a path whose last component is expected to be a symlink (a
+    /// class or bus entry): it is read as a link first, which costs one `readlink` instead
+    /// of an `lstat` and a `readlink` (and one call more when it is not a link after all).
+    pub fn resolve_link(&self, path: &SysPath) -> Result<Option<SysPath>, ResolveError> {
+        self.walk(SysPath::default(), &path.0, Asked::Path(path), true)
     }
 
     /// Resolve `name` inside a directory already known to be canonical: only the last
     /// component is looked at, which keeps per-attribute cost constant.
     pub fn resolve_in(&self, dir: &SysPath, name: &str) -> Result<Option<SysPath>, ResolveError> {
-        let asked = dir.join(name)?;
-        self.walk(
-            dir.clone(),
-            std::iter::once(name.to_string()).collect(),
-            &asked,
-        )
+        component(name)?;
+        self.walk(dir.clone(), name, Asked::In(dir, name), false)
     }
 
+    /// Walk the `/`-separated components of `path` from `start`. With `link_last`, the last
+    /// component asked for is read as a link before it is looked at otherwise.
     fn walk(
         &self,
         start: SysPath,
-        mut queue: std::collections::VecDeque<String>,
-        asked: &SysPath,
+        path: &str,
+        asked: Asked<'_>,
+        link_last: bool,
     ) -> Result<Option<SysPath>, ResolveError> {
         let mut cur = start;
+        cur.0.reserve(path.len() + 64);
+        // Whether `cur` is in `verified` (known to be canonical and under the root).
+        let mut cur_ok = cur.is_root() || self.verified.borrow().contains(&cur);
         let mut hops = 0usize;
-        while let Some(c) = queue.pop_front() {
+        // What is left to walk, from `pos`: the path asked for, then (after a link) the
+        // link's target followed by what was left.
+        let mut rest = std::borrow::Cow::Borrowed(path);
+        let mut pos = 0;
+        loop {
+            let tail = &rest[pos..];
+            let skip = tail.len() - tail.trim_start_matches('/').len();
+            let from = pos + skip;
+            if from >= rest.len() {
+                break;
+            }
+            let to = rest[from..].find('/').map_or(rest.len(), |i| from + i);
+            pos = to;
+            let more = rest[to..].bytes().any(|b| b != b'/');
+            let c = &rest[from..to];
             if c == "." {
                 continue;
             }
             if c == ".." {
-                if cur.0.pop().is_none() {
+                if !cur.pop() {
                     return Err(ResolveError::Escape {
-                        path: self.show(asked),
+                        path: self.show(&asked.path()),
                         target: "a parent of the root".into(),
                     });
                 }
+                // The parent of a verified directory is verified.
+                cur_ok = cur_ok || cur.is_root() || self.verified.borrow().contains(&cur);
                 continue;
             }
-            let next = cur.join(&c)?;
+            // (Every component was checked already: those asked for as a `SysPath` or a
+            // name, a link's when its target was read.)
+            let parent_verified = cur_ok;
+            cur.push(c);
             // A directory already checked to be real (see `checked_dir`) needs no new lstat:
-            // LUs share every component of their paths up to the target directory.
-            if self.verified.borrow().contains(&next) {
-                self.record(&next, Recorded::Dir);
-                cur = next;
+            // LUs share every component of their paths up to the target directory. Only a
+            // verified directory holds verified ones.
+            if parent_verified && self.verified.borrow().contains(&cur) {
+                self.record(&cur, Recorded::Dir);
                 continue;
             }
-            let full = self.full(&next);
-            let md = match std::fs::symlink_metadata(&full) {
-                Ok(m) => m,
-                Err(e)
-                    if e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(20) =>
-                {
-                    return Ok(None)
-                }
-                Err(e) => return Err(ResolveError::io(&full, e)),
-            };
-            if md.file_type().is_symlink() {
-                hops += 1;
-                if hops > MAX_HOPS {
-                    return Err(ResolveError::SymlinkLoop {
-                        path: self.show(asked),
-                    });
-                }
-                let target = std::fs::read_link(&full).map_err(|e| ResolveError::io(&full, e))?;
-                let t = target.to_string_lossy().into_owned();
-                if target.is_absolute() {
-                    return Err(ResolveError::Escape {
-                        path: self.show(&next),
-                        target: t,
-                    });
-                }
-                self.record(&next, Recorded::Link(t.clone()));
-                for part in t.split('/').filter(|p| !p.is_empty()).rev() {
-                    if part != "." && part != ".." {
-                        component(part)?;
+            cur_ok = false;
+            let full = self.full(&cur);
+            // The component asked for last, before any link was followed.
+            let link = if link_last && hops == 0 && !more {
+                self.op();
+                match std::fs::read_link(&full) {
+                    Ok(t) => Some(t),
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::NotFound
+                            || e.raw_os_error() == Some(libc::ENOTDIR) =>
+                    {
+                        return Ok(None)
                     }
-                    queue.push_front(part.to_string());
+                    // EINVAL: not a link; anything else is told apart by the lstat below.
+                    Err(_) => None,
                 }
             } else {
-                if md.is_dir() {
-                    self.record(&next, Recorded::Dir);
-                    if cur.0.is_empty() || self.verified.borrow().contains(&cur) {
-                        self.verified.borrow_mut().insert(next.clone());
+                None
+            };
+            let target = match link {
+                Some(t) => t,
+                None => {
+                    self.op();
+                    let md = match std::fs::symlink_metadata(&full) {
+                        Ok(m) => m,
+                        Err(e)
+                            if e.kind() == std::io::ErrorKind::NotFound
+                                || e.raw_os_error() == Some(libc::ENOTDIR) =>
+                        {
+                            return Ok(None)
+                        }
+                        Err(e) => return Err(ResolveError::io(&full, e)),
+                    };
+                    if !md.file_type().is_symlink() {
+                        if md.is_dir() {
+                            self.record(&cur, Recorded::Dir);
+                            if parent_verified {
+                                self.verified.borrow_mut().insert(cur.clone());
+                                cur_ok = true;
+                            }
+                        } else if more {
+                            return Ok(None);
+                        }
+                        continue;
                     }
-                } else if !queue.is_empty() {
-                    return Ok(None);
+                    if hops + 1 > MAX_HOPS {
+                        return Err(ResolveError::SymlinkLoop {
+                            path: self.show(&asked.path()),
+                        });
+                    }
+                    self.op();
+                    std::fs::read_link(&full).map_err(|e| ResolveError::io(&full, e))?
                 }
-                cur = next;
+            };
+            // (The first link read as one is never beyond the bound.)
+            hops += 1;
+            let t = target.to_string_lossy();
+            if target.is_absolute() {
+                return Err(ResolveError::Escape {
+                    path: self.show(&cur),
+                    target: t.into_owned(),
+                });
             }
+            for part in t.split('/').filter(|p| !p.is_empty()) {
+                if part != "." && part != ".." {
+                    component(part)?;
+                }
+            }
+            if self.recording() {
+                self.record(&cur, Recorded::Link(t.to_string()));
+            }
+            cur.pop();
+            cur_ok = parent_verified;
+            rest = std::borrow::Cow::Owned(format!("{t}/{}", &rest[pos..]));
+            pos = 0;
         }
         Ok(Some(cur))
     }
@@ -391,7 +344,7 @@ impl SysfsRoot {
     /// `lstat`, where `realpath` costs a `readlink` per component). Anything else falls back
     /// to the full check, which reports the escape.
     fn checked_dir(&self, dir: &SysPath) -> Result<PathBuf, ResolveError> {
-        if dir.0.is_empty() || self.verified.borrow().contains(dir) {
+        if dir.is_root() || self.verified.borrow().contains(dir) {
             return Ok(self.full(dir));
         }
         let full = self.full(dir);
@@ -401,10 +354,11 @@ impl SysfsRoot {
         let parent_ok = match dir.parent() {
             Some(parent) => {
                 self.checked_dir(&parent).is_ok()
-                    && (parent.0.is_empty() || self.verified.borrow().contains(&parent))
+                    && (parent.is_root() || self.verified.borrow().contains(&parent))
             }
             None => true,
         };
+        self.op();
         let real_dir = std::fs::symlink_metadata(&full)
             .is_ok_and(|m| m.is_dir() && !m.file_type().is_symlink());
         if !(parent_ok && real_dir) {
@@ -417,6 +371,7 @@ impl SysfsRoot {
     /// The OS's canonical path of `p` must still be under the root.
     fn checked(&self, p: &SysPath) -> Result<PathBuf, ResolveError> {
         let full = self.full(p);
+        self.op();
         let canon = std::fs::canonicalize(&full).map_err(|e| ResolveError::io(&full, e))?;
         if !canon.starts_with(&self.canon) {
             return Err(ResolveError::Escape {
@@ -430,6 +385,26 @@ impl SysfsRoot {
     /// Read the attribute `name` in the canonical directory `dir`. `Ok(None)` when it does
     /// not exist.
     pub fn read_bytes(&self, dir: &SysPath, name: &str) -> Result<Option<Vec<u8>>, ResolveError> {
+        // In a directory already known to be canonical and under the root, the attribute is
+        // opened at once: `O_NOFOLLOW` refuses a symlink in its place (which then takes the
+        // checked path below), and a missing one is absent. One `open` instead of an `lstat`
+        // and an `open`, with the same guarantees.
+        if self.verified.borrow().contains(dir) {
+            component(name)?;
+            let full = self.full(dir).join(name);
+            self.op();
+            match open_attr(&full) {
+                Ok(file) => return self.read_open(file, &full, || dir.join(name)),
+                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {}
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::NotFound
+                        || e.raw_os_error() == Some(libc::ENOTDIR) =>
+                {
+                    return Ok(None)
+                }
+                Err(e) => return Err(ResolveError::io(&full, e)),
+            }
+        }
         let Some(p) = self.resolve_in(dir, name)? else {
             return Ok(None);
         };
@@ -440,32 +415,43 @@ impl SysfsRoot {
             Some(parent) if &parent == dir => self.checked_dir(dir)?.join(name),
             _ => self.checked(&p)?,
         };
-        // sysfs attributes are regular files; a FIFO or a device found in a foreign tree could
-        // block forever or read without end, so the open does not block and the file is
-        // checked before it is read.
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(&full)
-            .map_err(|e| ResolveError::io(&full, e))?;
-        let md = file.metadata().map_err(|e| ResolveError::io(&full, e))?;
+        self.op();
+        let file = open_attr(&full).map_err(|e| ResolveError::io(&full, e))?;
+        self.read_open(file, &full, || Ok(p.clone()))
+    }
+
+    /// Read an attribute opened by [`open_attr`]: check that it is a regular file, read at
+    /// most `max_attr` bytes, record it.
+    fn read_open(
+        &self,
+        file: std::fs::File,
+        full: &Path,
+        p: impl Fn() -> Result<SysPath, ResolveError>,
+    ) -> Result<Option<Vec<u8>>, ResolveError> {
+        let md = file.metadata().map_err(|e| ResolveError::io(full, e))?;
+        if md.is_dir() && self.recording() {
+            // What a walk to it would have recorded (an attribute that is a directory).
+            self.record(&p()?, Recorded::Dir);
+        }
         if !md.is_file() {
             return Err(ResolveError::io(
-                &full,
+                full,
                 std::io::Error::other("not a regular file (a FIFO, socket or device node)"),
             ));
         }
         let mut buf = Vec::new();
         file.take(self.max_attr + 1)
             .read_to_end(&mut buf)
-            .map_err(|e| ResolveError::io(&full, e))?;
+            .map_err(|e| ResolveError::io(full, e))?;
         if buf.len() as u64 > self.max_attr {
             buf.truncate(self.max_attr as usize);
-            if self.recording.borrow().is_some() {
-                self.cut.borrow_mut().push(p.clone());
+            if self.recording() {
+                self.cut.borrow_mut().push(p()?);
             }
         }
-        self.record(&p, Recorded::File(buf.clone()));
+        if self.recording() {
+            self.record(&p()?, Recorded::File(buf.clone()));
+        }
         Ok(Some(buf))
     }
 
@@ -491,14 +477,21 @@ impl SysfsRoot {
     /// `component` and names that do not (reported, never used). `Ok(None)` when `dir`
     /// does not exist.
     pub fn list(&self, dir: &SysPath) -> Result<Option<Listing>, ResolveError> {
-        let full = self.full(dir);
-        match std::fs::symlink_metadata(&full) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => return Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(ResolveError::io(&full, e)),
-        }
-        let full = self.checked_dir(dir)?;
+        // A verified directory was seen to be a real one (not a link) by the walk that reached it.
+        let full = if dir.is_root() || self.verified.borrow().contains(dir) {
+            self.full(dir)
+        } else {
+            let full = self.full(dir);
+            self.op();
+            match std::fs::symlink_metadata(&full) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => return Ok(None),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(ResolveError::io(&full, e)),
+            }
+            self.checked_dir(dir)?
+        };
+        self.op();
         let rd = std::fs::read_dir(&full).map_err(|e| ResolveError::io(&full, e))?;
         let mut out = Listing::default();
         for entry in rd {
@@ -519,8 +512,10 @@ impl SysfsRoot {
             for n in &out.names {
                 let p = dir.join(n)?;
                 let f = full.join(n);
+                self.op();
                 match std::fs::symlink_metadata(&f) {
                     Ok(m) if m.file_type().is_symlink() => {
+                        self.op();
                         if let Ok(t) = std::fs::read_link(&f) {
                             if t.is_relative() {
                                 self.record(&p, Recorded::Link(t.to_string_lossy().into_owned()));
@@ -533,6 +528,65 @@ impl SysfsRoot {
             }
         }
         Ok(Some(out))
+    }
+}
+
+/// Open an attribute for reading without following a final symlink and without blocking:
+/// sysfs attributes are regular files, and a FIFO or a device found in a foreign tree could
+/// block forever or read without end, so the file is checked (in `read_open`) before it is
+/// read.
+fn open_attr(full: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(full)
+}
+
+/// What a walk was asked to resolve, for messages (built only when there is one).
+#[derive(Clone, Copy)]
+enum Asked<'a> {
+    Path(&'a SysPath),
+    In(&'a SysPath, &'a str),
+}
+
+impl Asked<'_> {
+    fn path(self) -> SysPath {
+        match self {
+            Asked::Path(p) => p.clone(),
+            Asked::In(dir, name) => {
+                let mut p = dir.clone();
+                p.push(name);
+                p
+            }
+        }
+    }
+}
+
+/// A word-at-a-time multiplicative hash (rustc's FxHash): the set of verified directories is
+/// looked up once per path component walked, and its keys are paths the resolver built
+/// itself, so a fast hash without flooding resistance fits (the default SipHash was a tenth
+/// of the time of a scan).
+#[derive(Debug, Default)]
+pub(crate) struct Fx(u64);
+
+/// A hash map keyed by the resolver's own values (numbers, addresses, paths).
+pub(crate) type FxMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Fx>>;
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
     }
 }
 
