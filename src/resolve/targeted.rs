@@ -295,29 +295,7 @@ impl<'r> Targeted<'r> {
     fn host_lus(&mut self, n: u32) -> Result<(), ResolveError> {
         if self.bus_names.is_none() {
             let bus = self.dirs()?.bus.clone();
-            let root = self.root;
-            let mut names = Vec::new();
-            if let Some(listing) = root.list(&bus)? {
-                for bad in &listing.refused {
-                    self.warnings.push(format!(
-                        "{}: skipped entry {bad:?}: not a name sysfs gives a SCSI device",
-                        root.show(&bus)
-                    ));
-                }
-                for name in &listing.names {
-                    let Some(hctl) = Hctl::parse(name) else {
-                        continue;
-                    };
-                    if !is_canonical_hctl(name, hctl) {
-                        self.warnings.push(format!(
-                            "{}/{name}: skipped: sysfs writes {hctl} without leading zeros",
-                            root.show(&bus)
-                        ));
-                        continue;
-                    }
-                    names.push(hctl);
-                }
-            }
+            let names = crate::resolve::index::bus_lus(self.root, &bus, &mut self.warnings)?;
             self.bus_names = Some(names);
         }
         let mine: Vec<Hctl> = self

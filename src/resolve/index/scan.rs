@@ -47,6 +47,39 @@ pub(crate) struct Located {
 /// `hostN` as the kernel writes it: the name a class directory has for host `n`, and the
 /// only one the index accepts for it (`host007` is refused), so that a lookup by number
 /// can open `hostN` and know that no other entry names the same host.
+/// The LUs `bus/scsi/devices` lists, by address, in listing order: entries that are not LU
+/// names, or not written as the kernel writes them, are skipped with a warning.
+pub(crate) fn bus_lus(
+    root: &SysfsRoot,
+    bus: &SysPath,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Hctl>, ResolveError> {
+    let mut out = Vec::new();
+    let Some(listing) = root.list(bus)? else {
+        return Ok(out);
+    };
+    for bad in &listing.refused {
+        warnings.push(format!(
+            "{}: skipped entry {bad:?}: not a name sysfs gives a SCSI device",
+            root.show(bus)
+        ));
+    }
+    for name in &listing.names {
+        let Some(hctl) = Hctl::parse(name) else {
+            continue;
+        };
+        if !is_canonical_hctl(name, hctl) {
+            warnings.push(format!(
+                "{}/{name}: skipped: sysfs writes {hctl} without leading zeros",
+                root.show(bus)
+            ));
+            continue;
+        }
+        out.push(hctl);
+    }
+    Ok(out)
+}
+
 pub(crate) fn is_canonical_host(name: &str, n: u32) -> bool {
     name.len() == 4 + decimal_len(u64::from(n))
 }
@@ -160,30 +193,12 @@ impl Index {
         }
         let bus = Self::class_dir(root, "sys/bus/scsi/devices")?;
         let mut generic_dirs = false;
-        if let Some(listing) = root.list(&bus)? {
-            for bad in &listing.refused {
-                s.warnings.push(format!(
-                    "{}: skipped entry {bad:?}: not a name sysfs gives a SCSI device",
-                    root.show(&bus)
-                ));
-            }
-            for name in &listing.names {
-                let Some(hctl) = Hctl::parse(name) else {
-                    continue;
-                };
-                if !is_canonical_hctl(name, hctl) {
-                    s.warnings.push(format!(
-                        "{}/{name}: skipped: sysfs writes {hctl} without leading zeros",
-                        root.show(&bus)
-                    ));
-                    continue;
-                }
-                let Some(dir) = Self::locate_lu(&mut s, &bus, hctl) else {
-                    continue;
-                };
-                let lu = Self::scan_lu(&mut s, &dir, hctl, &mut generic_dirs, Detail::Full);
-                idx.add_lu(lu);
-            }
+        for hctl in bus_lus(root, &bus, &mut s.warnings)? {
+            let Some(dir) = Self::locate_lu(&mut s, &bus, hctl) else {
+                continue;
+            };
+            let lu = Self::scan_lu(&mut s, &dir, hctl, &mut generic_dirs, Detail::Full);
+            idx.add_lu(lu);
         }
         // A host known only by its LUs (a hand-made tree with bus/scsi/devices but no
         // class/scsi_host entry) is still host N for `name='scsi_hostN'`, which is all libvirt
