@@ -170,6 +170,101 @@ pub struct DiskSource {
     pub child_extra: ChildExtra,
 }
 
+/// What a disk's source is, by the disk's type: one variant per kind, borrowed from the
+/// [`DiskSource`]. The model keeps `<source>`'s attributes as written (a `type='file'` disk
+/// with a `dev=` attribute is kept, reported by the validator as E047, and written back by
+/// `fmt` unchanged); code that uses a source reads it through this view, which only offers
+/// what the type means.
+///
+/// ```
+/// use domxml::model::SourceKind;
+/// let d = domxml::Disk::lun("/dev/sdb", "sda");
+/// assert_eq!(d.source_kind(), SourceKind::Block { dev: "/dev/sdb" });
+/// let cd = domxml::Disk::cdrom("/iso/a.iso", "sdb");
+/// assert_eq!(cd.source_kind(), SourceKind::File { path: "/iso/a.iso" });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SourceKind<'a> {
+    /// No source to open (an empty CD-ROM), or the attribute the type reads is missing.
+    Empty,
+    /// `type='file'`: an image file.
+    File {
+        /// `file`.
+        path: &'a str,
+    },
+    /// `type='block'`: a host block device.
+    Block {
+        /// `dev`.
+        dev: &'a str,
+    },
+    /// `type='dir'`: a host directory.
+    Dir {
+        /// `dir`.
+        dir: &'a str,
+    },
+    /// `type='network'`: a network protocol.
+    Network {
+        /// `protocol` (`iscsi`, `nbd`, `rbd`, …).
+        protocol: &'a str,
+        /// `name`: for iSCSI, `IQN[/LUN]`.
+        name: Option<&'a str>,
+        /// `<host>` entries.
+        hosts: &'a [NetHost],
+        /// `<auth>`.
+        auth: Option<&'a SourceAuth>,
+        /// `<initiator><iqn name>`.
+        initiator_iqn: Option<&'a str>,
+    },
+    /// `type='volume'`: a volume of a storage pool.
+    Volume {
+        /// `pool`.
+        pool: &'a str,
+        /// `volume`.
+        volume: &'a str,
+    },
+    /// A type this view has no variant for (`nvme`, `vhostuser`, `vhostvdpa`).
+    Other,
+}
+
+impl Disk {
+    /// The source as its type means it ([`SourceKind`]); a disk without `type` is a file.
+    pub fn source_kind(&self) -> SourceKind<'_> {
+        let Some(s) = &self.source else {
+            return SourceKind::Empty;
+        };
+        match self.kind.unwrap_or(DiskType::File) {
+            DiskType::File => s
+                .file
+                .as_deref()
+                .map_or(SourceKind::Empty, |path| SourceKind::File { path }),
+            DiskType::Block => s
+                .dev
+                .as_deref()
+                .map_or(SourceKind::Empty, |dev| SourceKind::Block { dev }),
+            DiskType::Dir => s
+                .dir
+                .as_deref()
+                .map_or(SourceKind::Empty, |dir| SourceKind::Dir { dir }),
+            DiskType::Network => match s.protocol.as_deref() {
+                Some(protocol) => SourceKind::Network {
+                    protocol,
+                    name: s.name.as_deref(),
+                    hosts: &s.hosts,
+                    auth: s.auth.as_ref(),
+                    initiator_iqn: s.initiator_iqn.as_deref(),
+                },
+                None => SourceKind::Empty,
+            },
+            DiskType::Volume => match (s.pool.as_deref(), s.volume.as_deref()) {
+                (Some(pool), Some(volume)) => SourceKind::Volume { pool, volume },
+                _ => SourceKind::Empty,
+            },
+            _ => SourceKind::Other,
+        }
+    }
+}
+
 /// `<target dev bus …>`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DiskTarget {

@@ -24,7 +24,7 @@ pub use controller::{
 };
 pub use disk::{
     Blockio, Disk, DiskBus, DiskDevice, DiskDriver, DiskSource, DiskTarget, DiskType, Geometry,
-    NetHost, Reservations, ReservationsSource, SourceAuth, SourceSecret,
+    NetHost, Reservations, ReservationsSource, SourceAuth, SourceKind, SourceSecret,
 };
 pub use domain::{Device, Devices, Domain, DomainType, Memory, Os, OsType, Vcpu};
 pub use hostdev::{

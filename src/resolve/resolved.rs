@@ -16,7 +16,7 @@ use super::lu::{lookup_lu, whole_host, PassthroughLu};
 use super::sysfs::{is_block_name, is_sg_name, Hctl, SysfsRoot};
 use super::targeted::Targeted;
 use crate::model::{
-    Adapter, Definition, Device, DiskDevice, DiskType, Domain, HostdevSourceProtocol, HostdevType,
+    Adapter, Definition, Device, DiskDevice, Domain, HostdevSourceProtocol, HostdevType,
     PoolStyleAddress,
 };
 use serde::Serialize;
@@ -494,8 +494,7 @@ fn whole(idx: &mut impl Host, adapter: &Adapter, address: Option<&PoolStyleAddre
 }
 
 fn lun_disk(idx: &mut impl Host, disk: &crate::model::Disk) -> Resolution {
-    let dev = disk.source.as_ref().and_then(|s| s.dev.as_deref());
-    let (Some(DiskType::Block), Some(dev)) = (disk.kind, dev) else {
+    let crate::model::SourceKind::Block { dev } = disk.source_kind() else {
         return Resolution::Skipped {
             reason: "not a block-device source; nothing to look up in sysfs".into(),
         };

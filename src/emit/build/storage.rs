@@ -6,7 +6,7 @@
 use super::{Cx, Out};
 use crate::diag::codes;
 use crate::emit::{EmitError, Props, Val};
-use crate::model::{Disk, DiskType, NetHost, SourceAuth, YesNo};
+use crate::model::{Disk, DiskType, NetHost, SourceAuth, SourceKind, YesNo};
 
 /// (cache.direct, cache.no-flush, write-cache) of a libvirt cache mode
 /// (`qemuDomainDiskCachemodeFlags`).
@@ -35,39 +35,34 @@ pub(super) fn backend(
     let caps = &cx.opts.caps;
     let src = disk.source.as_ref();
     let storage_name = format!("libvirt-{n}-storage");
-    let mut storage = match disk.kind.unwrap_or(DiskType::File) {
-        DiskType::File => Props::new().s("driver", "file").s(
-            "filename",
-            src.and_then(|s| s.file.clone()).unwrap_or_default(),
-        ),
-        DiskType::Block => Props::new()
-            // libvirt uses host_device for block CD-ROMs too (test disk-scsi-disk-vpd).
-            .s("driver", "host_device")
-            .s(
-                "filename",
-                src.and_then(|s| s.dev.clone()).unwrap_or_default(),
-            ),
-        DiskType::Network if src.and_then(|s| s.protocol.as_deref()) == Some("iscsi") => {
-            let s = src.expect("network source");
-            iscsi(
-                cx,
-                out,
-                path,
-                s.name.as_deref().unwrap_or_default(),
-                &s.hosts,
-                s.auth.as_ref(),
-                s.initiator_iqn.as_deref(),
-                &storage_name,
-                Some("auth"),
-            )?
-        }
-        other => {
+    let mut storage = match disk.source_kind() {
+        SourceKind::File { path } => Props::new().s("driver", "file").s("filename", path),
+        // libvirt uses host_device for block CD-ROMs too (test disk-scsi-disk-vpd).
+        SourceKind::Block { dev } => Props::new().s("driver", "host_device").s("filename", dev),
+        SourceKind::Network {
+            protocol: "iscsi",
+            name,
+            hosts,
+            auth,
+            initiator_iqn,
+        } => iscsi(
+            cx,
+            out,
+            path,
+            name.unwrap_or_default(),
+            hosts,
+            auth,
+            initiator_iqn,
+            &storage_name,
+            Some("auth"),
+        )?,
+        _ => {
             return Err(EmitError::new(
                 codes::E104,
                 path,
                 format!(
                     "disk type '{}'{} is not emitted by domxml",
-                    other,
+                    disk.kind.unwrap_or(DiskType::File),
                     src.and_then(|s| s.protocol.as_ref())
                         .map(|p| format!(" (protocol '{p}')"))
                         .unwrap_or_default()

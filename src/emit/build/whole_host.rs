@@ -21,7 +21,7 @@ use super::{Cx, Out};
 use crate::diag::codes;
 use crate::emit::plan::Key;
 use crate::emit::{EmitError, Props};
-use crate::model::{Device, DiskType, HostdevSourceProtocol, HostdevType};
+use crate::model::{Device, HostdevSourceProtocol, HostdevType, SourceKind};
 use crate::resolve::error::chain;
 use crate::resolve::{PassthroughLu, Resolution};
 use std::collections::HashMap;
@@ -79,10 +79,8 @@ pub(super) fn build(cx: &Cx<'_>, out: &mut Out) -> Result<(), EmitError> {
         }
     }
     for (di, d) in cx.d.devices.disks() {
-        if d.kind == Some(DiskType::Block) {
-            if let Some(dev) = d.source.as_ref().and_then(|s| s.dev.clone()) {
-                seen.block_disks.entry(dev).or_insert(di);
-            }
+        if let SourceKind::Block { dev } = d.source_kind() {
+            seen.block_disks.entry(dev.to_string()).or_insert(di);
         }
     }
     for i in ctrls {
