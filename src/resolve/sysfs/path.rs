@@ -95,7 +95,7 @@ impl fmt::Display for Hctl {
 }
 
 /// A path relative to the sysfs root, made of checked components only. A `SysPath` returned
-/// by [`SysfsRoot::resolve`] is canonical: it contains no symlink.
+/// by [`SysfsRoot::resolve`](super::SysfsRoot::resolve) is canonical: it contains no symlink.
 ///
 /// Held as one `/`-joined string (no leading `/`; empty at the root), so that extending a
 /// path costs one allocation and hashing it one pass; ordered component by component.
