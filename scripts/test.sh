@@ -47,6 +47,10 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --all-targets --all-features -- -D warnings
+echo "== cargo doc"
+# Early, with the other cheap checks: a broken doc link should fail in seconds, not after
+# the long tests.
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --quiet
 echo "== cargo test"
 # CI=true keeps insta from writing snapshots: a missing or changed snapshot fails. This runs
 # the libvirt differentials too (random SCSI domains, 300 random dumpxml exports, live XML,
@@ -73,6 +77,4 @@ echo "== fuzz (${DOMXML_FUZZ_SECONDS:-30}s per target; skipped without nightly)"
 # Every submission is fuzzed briefly from the fixtures' seeds; a finding fails CI. Longer
 # campaigns: FUZZING.md.
 bash scripts/fuzz.sh "${DOMXML_FUZZ_SECONDS:-30}"
-echo "== cargo doc"
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 echo "test.sh: all checks passed in ${SECONDS}s"
