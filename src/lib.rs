@@ -138,8 +138,9 @@ impl Checked {
         self
     }
 
-    /// The error diagnostics, or the domain when there are none.
-    fn into_domain(self) -> Result<(Box<Domain>, codec::Parsed), Error> {
+    /// The error diagnostics, or the domain (moved out, not copied) and the source map when
+    /// there are none.
+    fn into_domain(self) -> Result<(Box<Domain>, xml::SourceMap), Error> {
         if !self.is_valid(false) {
             return Err(Diagnostics(
                 self.diagnostics
@@ -152,8 +153,8 @@ impl Checked {
         let Some(parsed) = self.parsed else {
             return Err(Diagnostics(Vec::new()).into());
         };
-        match &parsed.definition {
-            Definition::Domain(d) => Ok((d.clone(), parsed)),
+        match parsed.definition {
+            Definition::Domain(d) => Ok((d, parsed.source_map)),
             Definition::Pool(_) => Err(EmitError::new(
                 codes::E100,
                 "/pool",
@@ -265,7 +266,7 @@ pub fn convert_bytes(
     opts: &Options,
     host: Host<'_>,
 ) -> Result<Converted, Error> {
-    let (d, parsed) = check(bytes, limits).into_domain()?;
+    let (d, source_map) = check(bytes, limits).into_domain()?;
     let resolved = match host {
         Host::Sysfs(dir) if resolve::needs_host(&d) => {
             resolve::resolve_passthrough(&d, &SysfsRoot::at(dir)?)?
@@ -274,7 +275,7 @@ pub fn convert_bytes(
         Host::Offline => resolve::offline(&d),
     };
     convert(&d, &resolved, opts).map_err(|mut e| {
-        e.locate(&parsed.source_map);
+        e.locate(&source_map);
         e.into()
     })
 }

@@ -5,7 +5,7 @@ use crate::model::{
     Adapter, AdapterType, CcwAddress, DeviceAddress, DriveAddress, ParentAddr, PciAddress,
     ScsiSourceAddress,
 };
-use crate::xml::Element;
+use crate::xml::{Child, Element, Node};
 
 pub(crate) fn read_pci_fields(r: &R<'_>) -> PciAddress {
     PciAddress {
@@ -64,22 +64,21 @@ pub(crate) fn read_device_address(r: R<'_>) -> Option<DeviceAddress> {
         _ => {
             // Other address types are kept attribute for attribute, in order.
             let attrs =
-                r.el.attrs
-                    .iter()
-                    .filter(|a| a.name != "type")
-                    .map(|a| (a.name.clone(), a.value.clone()))
+                r.el.attrs()
+                    .filter(|a| a.name() != "type")
+                    .map(|a| (a.name().to_string(), a.value().to_string()))
                     .collect();
-            let children =
-                r.el.children
-                    .iter()
-                    .filter(|n| !matches!(n, crate::xml::Node::Text(t) if t.trim().is_empty()))
-                    .map(|n| match n {
-                        crate::xml::Node::Element(e) => {
-                            crate::xml::Node::Element(e.without_positions())
-                        }
-                        o => o.clone(),
-                    })
-                    .collect();
+            let children = r
+                .el
+                .children()
+                .filter_map(|n| match n {
+                    Child::Element(e) => Some(Node::Element(e.to_element())),
+                    Child::Text(t) if t.trim().is_empty() => None,
+                    Child::Text(t) => Some(Node::Text(t.to_string())),
+                    Child::Comment(c) => Some(Node::Comment(c.to_string())),
+                    Child::Pi(p) => Some(Node::Pi(p.to_string())),
+                })
+                .collect();
             let extra = crate::model::Extra {
                 attrs: Vec::new(),
                 children,

@@ -11,7 +11,7 @@ use crate::diag::{codes, Diagnostic};
 use crate::model::{
     ChildExtra, Device, Devices, Domain, DomainType, Memory, Os, OsType, Pool, PoolSource, Vcpu,
 };
-use crate::xml::{child_segments, Element, Node};
+use crate::xml::{Child, Element, Node};
 
 /// libvirt's top-level domain elements in the order `virsh dumpxml` writes them. Elements
 /// domxml models are among them; the rest are carried verbatim.
@@ -101,7 +101,7 @@ pub(crate) const OTHER_DEVICES: &[&str] = &[
 ];
 
 fn read_memory(r: R<'_>) -> Option<Memory> {
-    let unit = r.attr_raw("unit").map(|a| a.value.clone());
+    let unit = r.string("unit");
     if let Some(u) = &unit {
         if !Memory::UNITS.contains(&u.as_str()) {
             let hint = match did_you_mean(u, Memory::UNITS.iter().copied()) {
@@ -114,11 +114,11 @@ fn read_memory(r: R<'_>) -> Option<Memory> {
             r.cx().push(
                 Diagnostic::new(
                     codes::E004,
-                    format!("{}/@unit", r.path),
+                    format!("{}/@unit", r.path()),
                     format!("unit={u} is not a memory unit", u = crate::diag::quote(u)),
                 )
                 .hint(hint)
-                .at(r.attr_raw("unit").map(|a| a.pos).unwrap_or_default()),
+                .at(r.attr_raw("unit").map(|a| a.pos()).unwrap_or_default()),
             );
         }
     }
@@ -130,9 +130,9 @@ fn read_memory(r: R<'_>) -> Option<Memory> {
             codes::E003,
             format!(
                 "<{}>{}</{}> is not a decimal number",
-                r.el.name,
+                r.el.name(),
                 crate::diag::clip(text.trim()),
-                r.el.name
+                r.el.name()
             ),
             Some("write the amount as a whole number, with the unit in unit='…'"),
         );
@@ -151,26 +151,22 @@ fn write_memory(name: &str, m: &Memory) -> Element {
 
 fn read_devices(r: R<'_>, kept: &mut ChildExtra) -> Devices {
     let cx = r.cx();
-    stray_text(cx, r.el, &r.path);
+    stray_text(cx, r.el);
     let mut items = Vec::new();
     let mut known: Vec<&str> = vec!["emulator", "disk", "controller", "hostdev"];
     known.extend_from_slice(OTHER_DEVICES);
     let el = r.el;
-    let segments = child_segments(el);
-    let mut elem_i = 0;
-    for n in &el.children {
+    for n in el.children() {
         let c = match n {
-            Node::Element(c) => c,
-            Node::Comment(t) => {
-                items.push(Device::Comment(t.clone()));
+            Child::Element(c) => c,
+            Child::Comment(t) => {
+                items.push(Device::Comment(t.to_string()));
                 continue;
             }
             _ => continue,
         };
-        let path = format!("{}/{}", r.path, segments[elem_i]);
-        elem_i += 1;
-        let cr = R::new(cx, c, path.clone());
-        let dev = match c.name.as_str() {
+        let cr = R::new(cx, c);
+        let dev = match c.name() {
             "emulator" => {
                 let e = cr.text().trim().to_string();
                 keep(
@@ -187,19 +183,19 @@ fn read_devices(r: R<'_>, kept: &mut ChildExtra) -> Devices {
                 if !OTHER_DEVICES.contains(&name) && !name.contains(':') {
                     let mut d = Diagnostic::new(
                         codes::W001,
-                        path,
+                        c.path(),
                         format!(
                             "unknown device <{}> (kept as written)",
                             crate::diag::clip(name)
                         ),
                     )
-                    .at(c.pos);
+                    .at(c.pos());
                     if let Some(s) = did_you_mean(name, known.iter().copied()) {
                         d = d.hint(format!("did you mean <{s}>?"));
                     }
                     cx.push(d);
                 }
-                Some(Device::Other(c.without_positions()))
+                Some(Device::Other(c.to_element()))
             }
         };
         if let Some(d) = dev {
@@ -208,18 +204,18 @@ fn read_devices(r: R<'_>, kept: &mut ChildExtra) -> Devices {
     }
     // Attributes on <devices> are not libvirt syntax; keep them and warn.
     let mut extra = crate::model::Extra::default();
-    for a in &el.attrs {
-        extra.attrs.push((a.name.clone(), a.value.clone()));
+    for a in el.attrs() {
+        extra.attrs.push((a.name().to_string(), a.value().to_string()));
         cx.push(
             Diagnostic::new(
                 codes::W002,
-                format!("{}/@{}", r.path, a.name),
+                format!("{}/@{}", r.path(), a.name()),
                 format!(
                     "unknown attribute {} on <devices> (kept as written)",
-                    crate::diag::quote(&a.name)
+                    crate::diag::quote(a.name())
                 ),
             )
-            .at(a.pos),
+            .at(a.pos()),
         );
     }
     Devices { items, extra }
@@ -253,9 +249,9 @@ fn read_uuid(r: &R<'_>, kept: &mut ChildExtra) -> Option<uuid::Uuid> {
     let v = uuid::Uuid::parse_str(t.trim()).ok();
     if v.is_none() {
         c.cx().push(
-            Diagnostic::new(codes::E008, c.path.clone(), format!("{} is not a UUID", crate::diag::quote(t.trim())))
+            Diagnostic::new(codes::E008, c.path(), format!("{} is not a UUID", crate::diag::quote(t.trim())))
                 .hint("write 32 hex digits, optionally grouped 8-4-4-4-12 with dashes (uuidgen makes one)")
-                .at(c.el.pos),
+                .at(c.el.pos()),
         );
     }
     keep(kept, "uuid", c.finish());

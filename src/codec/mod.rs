@@ -50,37 +50,38 @@ pub fn parse_bytes(bytes: &[u8], limits: Limits) -> Result<Parsed, Vec<Diagnosti
         d.hint = e.hint;
         vec![d]
     })?;
-    if let Some(devices) = doc.root.elements().find(|e| e.name == "devices") {
+    let tree = std::sync::Arc::new(doc.tree);
+    let root = tree.root();
+    if let Some(devices) = root.elements().find(|e| e.name() == "devices") {
         let n = devices.elements().count();
         if n > limits.max_devices {
             let d = Diagnostic::new(
                 codes::E006,
-                format!("/{}/devices", doc.root.name),
+                format!("/{}/devices", root.name()),
                 format!(
                     "<devices> has {n} devices, over the limit of {}",
                     limits.max_devices
                 ),
             )
-            .at(devices.pos)
+            .at(devices.pos())
             .hint("raise the bound with --max-devices if this file is genuine");
             return Err(vec![d]);
         }
     }
     let cx = Ctx::default();
-    let root_path = format!("/{}", doc.root.name);
-    let r = R::new(&cx, &doc.root, root_path.clone());
-    let definition = match doc.root.name.as_str() {
+    let r = R::new(&cx, root);
+    let definition = match root.name() {
         "domain" => domain::read_domain(r).map(|d| Definition::Domain(Box::new(d))),
         "pool" => Some(Definition::Pool(Box::new(domain::read_pool(r)))),
         other => {
             let mut d = Diagnostic::new(
                 codes::E002,
-                root_path,
+                format!("/{other}"),
                 format!(
                     "the root element is <{other}>; domxml reads <domain> and <pool> definitions"
                 ),
             )
-            .at(doc.root.pos);
+            .at(root.pos());
             if let Some(s) = did_you_mean(other, ["domain", "pool"]) {
                 d = d.hint(format!("did you mean <{s}>?"));
             } else {
@@ -91,7 +92,7 @@ pub fn parse_bytes(bytes: &[u8], limits: Limits) -> Result<Parsed, Vec<Diagnosti
         }
     };
     let diags = cx.diags.into_inner();
-    let source_map = SourceMap::build(doc.root);
+    let source_map = SourceMap::new(tree);
     match definition {
         Some(definition) if !diags.iter().any(Diagnostic::is_error) => Ok(Parsed {
             definition,

@@ -3,7 +3,7 @@
 
 use crate::diag::{clip, codes, quote, Code, Diagnostic};
 use crate::model::{ChildExtra, Extra, Hex, XmlEnum};
-use crate::xml::{child_segments, Attr, Element, Node};
+use crate::xml::{At, Child, El, Element, Node};
 use std::cell::{Cell, RefCell};
 
 /// Collects diagnostics while a document is read.
@@ -49,54 +49,117 @@ pub fn did_you_mean<'k>(got: &str, known: impl IntoIterator<Item = &'k str>) -> 
     best.map(|(k, _)| k)
 }
 
-pub(crate) struct R<'a> {
-    cx: &'a Ctx,
-    pub el: &'a Element,
-    pub path: String,
-    attr_used: Vec<Cell<bool>>,
-    child_used: Vec<Cell<bool>>,
-    known_attrs: RefCell<Vec<&'static str>>,
-    known_children: RefCell<Vec<&'static str>>,
-    text_read: Cell<bool>,
-    pass_attrs: RefCell<Vec<&'static str>>,
-    pass_all: Cell<bool>,
-    pass_elems: RefCell<Vec<&'static str>>,
-    segments: std::cell::OnceCell<Vec<String>>,
+/// Which attributes or children of an element were read: a bit each, in a word for the first
+/// 64 and in a vector beyond (only `<devices>` has more).
+struct Used {
+    low: Cell<u64>,
+    high: Vec<Cell<bool>>,
 }
 
-impl<'a> R<'a> {
-    pub fn new(cx: &'a Ctx, el: &'a Element, path: String) -> Self {
-        R {
-            cx,
-            el,
-            path,
-            attr_used: el.attrs.iter().map(|_| Cell::new(false)).collect(),
-            child_used: el.elements().map(|_| Cell::new(false)).collect(),
-            known_attrs: RefCell::new(Vec::new()),
-            known_children: RefCell::new(Vec::new()),
-            text_read: Cell::new(false),
-            pass_attrs: RefCell::new(Vec::new()),
-            pass_all: Cell::new(false),
-            pass_elems: RefCell::new(Vec::new()),
-            segments: std::cell::OnceCell::new(),
+impl Used {
+    fn new(n: usize) -> Self {
+        Used {
+            low: Cell::new(0),
+            high: (64..n.max(64)).map(|_| Cell::new(false)).collect(),
         }
     }
 
-    /// The path segment of the i-th child element, computed for all children once.
-    fn segment(&self, i: usize) -> &str {
-        &self.segments.get_or_init(|| child_segments(self.el))[i]
+    fn set(&self, i: usize) {
+        match i.checked_sub(64) {
+            None => self.low.set(self.low.get() | 1 << i),
+            Some(k) => self.high[k].set(true),
+        }
+    }
+
+    fn get(&self, i: usize) -> bool {
+        match i.checked_sub(64) {
+            None => self.low.get() & 1 << i != 0,
+            Some(k) => self.high[k].get(),
+        }
+    }
+}
+
+/// A short list of names (those a reader asked for, for did-you-mean), kept inline: reading an
+/// element allocates nothing for it unless it asks for more than a dozen names.
+#[derive(Default)]
+struct Names {
+    inline: [&'static str; 12],
+    len: usize,
+    more: Vec<&'static str>,
+}
+
+impl Names {
+    fn push(&mut self, n: &'static str) {
+        if self.len < self.inline.len() {
+            self.inline[self.len] = n;
+            self.len += 1;
+        } else {
+            self.more.push(n);
+        }
+    }
+
+    fn extend(&mut self, ns: &[&'static str]) {
+        for n in ns {
+            self.push(n);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.inline[..self.len].iter().chain(&self.more).copied()
+    }
+
+    fn contains(&self, n: &str) -> bool {
+        self.iter().any(|k| k == n)
+    }
+}
+
+pub(crate) struct R<'a> {
+    cx: &'a Ctx,
+    pub el: El<'a>,
+    attr_used: Used,
+    child_used: Used,
+    known_attrs: RefCell<Names>,
+    known_children: RefCell<Names>,
+    text_read: Cell<bool>,
+    pass_attrs: RefCell<Names>,
+    pass_all: Cell<bool>,
+    pass_elems: RefCell<Names>,
+}
+
+impl<'a> R<'a> {
+    pub fn new(cx: &'a Ctx, el: El<'a>) -> Self {
+        R {
+            cx,
+            el,
+            attr_used: Used::new(el.n_attrs()),
+            child_used: Used::new(el.elements().count()),
+            known_attrs: Default::default(),
+            known_children: Default::default(),
+            text_read: Cell::new(false),
+            pass_attrs: Default::default(),
+            pass_all: Cell::new(false),
+            pass_elems: Default::default(),
+        }
     }
 
     pub fn cx(&self) -> &'a Ctx {
         self.cx
     }
 
-    fn attr_path(&self, name: &str) -> String {
-        format!("{}/@{name}", self.path)
+    /// The element path (`/domain/devices/disk[3]`), made when a diagnostic needs it.
+    pub fn path(&self) -> String {
+        self.el.path()
     }
 
-    fn emit(&self, code: Code, path: String, msg: String, hint: Option<String>, at: Option<&Attr>) {
-        let mut d = Diagnostic::new(code, path, msg).at(at.map(|a| a.pos).unwrap_or(self.el.pos));
+    fn attr_path(&self, name: &str) -> String {
+        format!("{}/@{name}", self.path())
+    }
+
+    fn emit(&self, code: Code, path: String, msg: String, hint: Option<String>, at: Option<At<'a>>) {
+        let mut d = Diagnostic::new(code, path, msg).at(match at {
+            Some(a) => a.pos(),
+            None => self.el.pos(),
+        });
         d.hint = hint;
         self.cx.push(d);
     }
@@ -105,7 +168,7 @@ impl<'a> R<'a> {
     pub fn error(&self, code: Code, msg: impl Into<String>, hint: Option<&str>) {
         self.emit(
             code,
-            self.path.clone(),
+            self.path(),
             msg.into(),
             hint.map(str::to_string),
             None,
@@ -113,16 +176,16 @@ impl<'a> R<'a> {
     }
 
     /// The raw attribute, marked as read.
-    pub fn attr_raw(&self, name: &'static str) -> Option<&'a Attr> {
+    pub fn attr_raw(&self, name: &'static str) -> Option<At<'a>> {
         self.known_attrs.borrow_mut().push(name);
-        let i = self.el.attrs.iter().position(|a| a.name == name)?;
-        self.attr_used[i].set(true);
-        Some(&self.el.attrs[i])
+        let i = self.el.attrs().position(|a| a.name() == name)?;
+        self.attr_used.set(i);
+        Some(self.el.attr_at(i))
     }
 
     /// A string attribute.
     pub fn string(&self, name: &'static str) -> Option<String> {
-        self.attr_raw(name).map(|a| a.value.clone())
+        self.attr_raw(name).map(|a| a.value().to_string())
     }
 
     /// A string attribute that must be present.
@@ -135,11 +198,12 @@ impl<'a> R<'a> {
     }
 
     pub fn missing_attr(&self, name: &str) {
+        let el = self.el.name();
         self.emit(
             codes::E005,
             self.attr_path(name),
-            format!("<{}> needs a '{name}' attribute", self.el.name),
-            Some(format!("add {name}='…' to <{}>", self.el.name)),
+            format!("<{el}> needs a '{name}' attribute"),
+            Some(format!("add {name}='…' to <{el}>")),
             None,
         );
     }
@@ -152,7 +216,7 @@ impl<'a> R<'a> {
         f: impl Fn(&str) -> Option<T>,
     ) -> Option<T> {
         let a = self.attr_raw(name)?;
-        match f(a.value.trim()) {
+        match f(a.value().trim()) {
             Some(v) => Some(v),
             None => {
                 self.emit(
@@ -160,8 +224,8 @@ impl<'a> R<'a> {
                     self.attr_path(name),
                     format!(
                         "{name}={} on <{}> is not {what}",
-                        quote(&a.value),
-                        clip(&self.el.name)
+                        quote(a.value()),
+                        clip(self.el.name())
                     ),
                     Some(format!("write {name} as {what}")),
                     Some(a),
@@ -201,10 +265,10 @@ impl<'a> R<'a> {
     /// An attribute from a closed vocabulary; anything else is E004 with a did-you-mean.
     pub fn enumerated<E: XmlEnum>(&self, name: &'static str) -> Option<E> {
         let a = self.attr_raw(name)?;
-        match E::from_xml(&a.value) {
+        match E::from_xml(a.value()) {
             Some(v) => Some(v),
             None => {
-                let hint = match did_you_mean(&a.value, E::NAMES.iter().copied()) {
+                let hint = match did_you_mean(a.value(), E::NAMES.iter().copied()) {
                     Some(s) => format!(
                         "did you mean '{s}'? Accepted values: {}",
                         E::NAMES.join(", ")
@@ -216,8 +280,8 @@ impl<'a> R<'a> {
                     self.attr_path(name),
                     format!(
                         "{name}={} is not a valid {name} for <{}>",
-                        quote(&a.value),
-                        clip(&self.el.name)
+                        quote(a.value()),
+                        clip(self.el.name())
                     ),
                     Some(hint),
                     Some(a),
@@ -227,47 +291,45 @@ impl<'a> R<'a> {
         }
     }
 
-    fn take_children(&self, name: &'static str) -> Vec<R<'a>> {
-        self.known_children.borrow_mut().push(name);
-        let mut out = Vec::new();
-        for (i, c) in self.el.elements().enumerate() {
-            if c.name == name {
-                self.child_used[i].set(true);
-                out.push(R::new(
-                    self.cx,
-                    c,
-                    format!("{}/{}", self.path, self.segment(i)),
-                ));
-            }
-        }
-        out
-    }
-
     /// The only child of that name; a second one is E009.
     pub fn child(&self, name: &'static str) -> Option<R<'a>> {
-        let mut v = self.take_children(name);
-        if v.len() > 1 {
-            let second = &v[1];
+        self.known_children.borrow_mut().push(name);
+        let (mut first, mut second) = (None, None);
+        for (i, c) in self.el.elements().enumerate() {
+            if c.name() == name {
+                self.child_used.set(i);
+                if first.is_none() {
+                    first = Some(c);
+                } else if second.is_none() {
+                    second = Some(c);
+                }
+            }
+        }
+        if let Some(second) = second {
             self.cx.push(
                 Diagnostic::new(
                     codes::E009,
-                    second.path.clone(),
-                    format!("<{name}> may appear only once in <{}>", self.el.name),
+                    second.path(),
+                    format!("<{name}> may appear only once in <{}>", self.el.name()),
                 )
                 .hint(format!("remove or merge the extra <{name}>"))
-                .at(second.el.pos),
+                .at(second.pos()),
             );
         }
-        if v.is_empty() {
-            None
-        } else {
-            Some(v.swap_remove(0))
-        }
+        first.map(|c| R::new(self.cx, c))
     }
 
     /// Every child of that name, in order.
     pub fn children(&self, name: &'static str) -> Vec<R<'a>> {
-        self.take_children(name)
+        self.known_children.borrow_mut().push(name);
+        let mut out = Vec::new();
+        for (i, c) in self.el.elements().enumerate() {
+            if c.name() == name {
+                self.child_used.set(i);
+                out.push(R::new(self.cx, c));
+            }
+        }
+        out
     }
 
     /// Presence of an empty marker element (`<readonly/>`); its unknown content goes to `kept`.
@@ -281,31 +343,30 @@ impl<'a> R<'a> {
     /// not model but knows).
     pub fn opaque(&self, names: &[&'static str]) -> Vec<Element> {
         let mut out = Vec::new();
+        let mut known = self.known_children.borrow_mut();
         for (i, c) in self.el.elements().enumerate() {
-            if let Some(n) = names.iter().find(|n| **n == c.name) {
-                self.known_children.borrow_mut().push(n);
-                self.child_used[i].set(true);
-                out.push(c.without_positions());
+            if let Some(n) = names.iter().find(|n| **n == c.name()) {
+                known.push(n);
+                self.child_used.set(i);
+                out.push(c.to_element());
             }
         }
-        for n in names {
-            self.known_children.borrow_mut().push(n);
-        }
+        known.extend(names);
         out
     }
 
     /// Attributes libvirt defines that domxml carries without interpreting: kept in
     /// [`Extra`] by [`finish`](Self::finish) without a warning.
     pub fn pass(&self, names: &[&'static str]) {
-        self.pass_attrs.borrow_mut().extend_from_slice(names);
-        self.known_attrs.borrow_mut().extend_from_slice(names);
+        self.pass_attrs.borrow_mut().extend(names);
+        self.known_attrs.borrow_mut().extend(names);
     }
 
     /// Child elements libvirt defines that domxml carries without interpreting (`<iotune>`,
     /// `<backingStore>`): kept in [`Extra`] without a warning.
     pub fn pass_children(&self, names: &[&'static str]) {
-        self.pass_elems.borrow_mut().extend_from_slice(names);
-        self.known_children.borrow_mut().extend_from_slice(names);
+        self.pass_elems.borrow_mut().extend(names);
+        self.known_children.borrow_mut().extend(names);
     }
 
     /// Keep everything not read yet without warnings: for elements whose other content is
@@ -342,11 +403,11 @@ impl<'a> R<'a> {
             self.cx.push(
                 Diagnostic::new(
                     codes::E003,
-                    c.path.clone(),
+                    c.path(),
                     format!("<{name}>{}</{name}> is not a decimal number", clip(&t)),
                 )
                 .hint(format!("write a whole number inside <{name}>"))
-                .at(c.el.pos),
+                .at(c.el.pos()),
             );
         }
         keep(kept, name, c.finish());
@@ -357,72 +418,75 @@ impl<'a> R<'a> {
     pub fn finish(self) -> Extra {
         let mut extra = Extra::default();
         let known_attrs = self.known_attrs.borrow();
-        for (i, a) in self.el.attrs.iter().enumerate() {
-            if self.attr_used[i].get() {
+        for (i, a) in self.el.attrs().enumerate() {
+            if self.attr_used.get(i) {
                 continue;
             }
-            extra.attrs.push((a.name.clone(), a.value.clone()));
+            let name = a.name();
+            extra.attrs.push((name.to_string(), a.value().to_string()));
             // Namespace declarations and namespaced attributes are extensions, not mistakes.
-            if a.name.contains(':')
-                || a.name == "xmlns"
+            if name.contains(':')
+                || name == "xmlns"
                 || self.pass_all.get()
-                || self.pass_attrs.borrow().contains(&a.name.as_str())
+                || self.pass_attrs.borrow().contains(name)
             {
                 continue;
             }
             let mut d = Diagnostic::new(
                 codes::W002,
-                format!("{}/@{}", self.path, a.name),
+                format!("{}/@{name}", self.path()),
                 format!(
                     "unknown attribute {} on <{}> (kept as written)",
-                    quote(&a.name),
-                    clip(&self.el.name)
+                    quote(name),
+                    clip(self.el.name())
                 ),
             )
-            .at(a.pos);
-            if let Some(s) = did_you_mean(&a.name, known_attrs.iter().copied()) {
+            .at(a.pos());
+            if let Some(s) = did_you_mean(name, known_attrs.iter()) {
                 d = d.hint(format!("did you mean '{s}'?"));
             }
             self.cx.push(d);
         }
         let known_children = self.known_children.borrow();
         if !self.text_read.get() {
-            stray_text(self.cx, self.el, &self.path);
+            stray_text(self.cx, self.el);
         }
         let mut elem_i = 0;
-        for n in &self.el.children {
+        for n in self.el.children() {
             match n {
-                Node::Element(c) => {
+                Child::Element(c) => {
                     let i = elem_i;
                     elem_i += 1;
-                    if self.child_used[i].get() {
+                    if self.child_used.get(i) {
                         continue;
                     }
-                    extra.children.push(Node::Element(c.without_positions()));
-                    if c.name.contains(':')
+                    extra.children.push(Node::Element(c.to_element()));
+                    let name = c.name();
+                    if name.contains(':')
                         || self.pass_all.get()
-                        || self.pass_elems.borrow().contains(&c.name.as_str())
+                        || self.pass_elems.borrow().contains(name)
                     {
                         continue;
                     }
                     let mut d = Diagnostic::new(
                         codes::W001,
-                        format!("{}/{}", self.path, self.segment(i)),
+                        c.path(),
                         format!(
                             "unknown element <{}> in <{}> (kept as written)",
-                            clip(&c.name),
-                            clip(&self.el.name)
+                            clip(name),
+                            clip(self.el.name())
                         ),
                     )
-                    .at(c.pos);
-                    if let Some(s) = did_you_mean(&c.name, known_children.iter().copied()) {
+                    .at(c.pos());
+                    if let Some(s) = did_you_mean(name, known_children.iter()) {
                         d = d.hint(format!("did you mean <{s}>?"));
                     }
                     self.cx.push(d);
                 }
-                Node::Comment(_) | Node::Pi(_) => extra.children.push(n.clone()),
+                Child::Comment(c) => extra.children.push(Node::Comment(c.to_string())),
+                Child::Pi(p) => extra.children.push(Node::Pi(p.to_string())),
                 // Text where libvirt expects elements only: reported by `stray_text`.
-                Node::Text(_) => {}
+                Child::Text(_) => {}
             }
         }
         extra
@@ -433,10 +497,10 @@ impl<'a> R<'a> {
 /// libvirt reads such elements through XPath and never sees the text, so it is left out of
 /// the model (and so out of `fmt`'s output), like libvirt's own `virsh dumpxml` does — and
 /// said so, once per element.
-pub(crate) fn stray_text(cx: &Ctx, el: &Element, path: &str) {
+pub(crate) fn stray_text(cx: &Ctx, el: El<'_>) {
     let mut text = String::new();
-    for n in &el.children {
-        if let Node::Text(t) = n {
+    for n in el.children() {
+        if let Child::Text(t) = n {
             if !t.trim().is_empty() {
                 if !text.is_empty() {
                     text.push(' ');
@@ -451,18 +515,18 @@ pub(crate) fn stray_text(cx: &Ctx, el: &Element, path: &str) {
     cx.push(
         Diagnostic::new(
             codes::W004,
-            path.to_string(),
+            el.path(),
             format!(
                 "text {} in <{}> is not libvirt syntax: libvirt ignores text between elements, and `domxml fmt` leaves it out",
                 quote(&text),
-                el.name
+                el.name()
             ),
         )
         .hint(format!(
             "remove the text, or make it a comment (<!-- … -->) inside <{}>",
-            el.name
+            el.name()
         ))
-        .at(el.pos),
+        .at(el.pos()),
     );
 }
 

@@ -1,16 +1,23 @@
-//! A lossless XML element tree with source positions.
+//! XML trees: the one a document is read into, and the owned [`Element`] trees the model
+//! carries and the writer writes.
 //!
-//! The typed model is read from this tree rather than straight from the byte stream so that
-//! (a) every element and attribute keeps the line and column it came from, for diagnostics,
-//! and (b) content domxml does not model can be carried through `fmt` verbatim.
-//! The reader refuses DTDs and entity declarations outright and bounds input size and depth,
-//! so hostile input costs at most the bound.
+//! The typed model is read from a tree rather than straight from the byte stream so that
+//! (a) every element and attribute keeps where it came from, for diagnostics, and (b) content
+//! domxml does not model can be carried through `fmt` verbatim. A document is read into an
+//! arena (`tree`): names and values are ranges of the source text and positions byte
+//! offsets, turned into lines and columns only when a diagnostic is located ([`SourceMap`]).
+//! Content the model keeps verbatim becomes an owned [`Element`], as do the trees the writer
+//! builds. The reader refuses DTDs and entity declarations outright and bounds input size and
+//! depth, so hostile input costs at most the bound.
 
+mod lines;
 mod read;
+mod tree;
 mod write;
 
 pub use read::Limits;
 pub(crate) use read::{parse_document, TreeErrorKind};
+pub(crate) use tree::{At, Child, El, Tree};
 pub(crate) use write::{write_document, write_element};
 
 /// Where something starts in the source: 1-based line and column (in characters), and the byte
@@ -214,86 +221,35 @@ pub struct Document {
     pub epilog: Vec<Node>,
 }
 
-/// The path segment of every child element, in one pass over the children (a `<devices>` with
-/// 100,000 children must not cost 100,000 scans of itself). The rule is shared by the source
-/// map, the codec and the validator: an element is named `name[k]` (1-based) when its parent
-/// has more than one child element of that name, and plain `name` otherwise. Attributes are
-/// `@name`.
-pub(crate) fn child_segments(parent: &Element) -> Vec<String> {
-    let mut totals: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for e in parent.elements() {
-        *totals.entry(e.name.as_str()).or_default() += 1;
-    }
-    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    parent
-        .elements()
-        .map(|e| {
-            let name = e.name.as_str();
-            let nth = seen.entry(name).or_default();
-            *nth += 1;
-            if totals[name] > 1 {
-                format!("{name}[{nth}]")
-            } else {
-                name.to_string()
-            }
-        })
-        .collect()
-}
-
-/// Positions of every element and attribute, keyed by element path
+/// Positions of every element and attribute of a document, by element path
 /// (`/domain/devices/hostdev[2]/source/adapter/@unique_id`).
 ///
-/// The path index is built on the first lookup, from the positioned tree kept here: a valid
-/// document never needs positions, and a domain with 100,000 devices has millions of paths.
-#[derive(Debug, Clone, Default)]
+/// An element is named `name[k]` (1-based) in a path when its parent has more than one child
+/// element of that name, and plain `name` otherwise; attributes are `@name`. The map keeps the
+/// document's tree (byte offsets, no strings): a path is followed through it, and the line and
+/// column worked out, only when a diagnostic asks. A valid document never does.
+#[derive(Clone, Default)]
 pub struct SourceMap {
-    root: std::sync::Arc<Element>,
-    entries: std::sync::Arc<std::sync::OnceLock<std::collections::HashMap<String, Pos>>>,
+    tree: Option<std::sync::Arc<Tree>>,
+}
+
+impl std::fmt::Debug for SourceMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceMap")
+            .field("nodes", &self.tree.as_ref().map_or(0, |t| t.nodes.len()))
+            .finish()
+    }
 }
 
 impl SourceMap {
-    /// Keep a tree for later lookups.
-    pub fn build(root: Element) -> Self {
-        SourceMap {
-            root: std::sync::Arc::new(root),
-            entries: Default::default(),
-        }
-    }
-
-    fn index(&self) -> &std::collections::HashMap<String, Pos> {
-        self.entries.get_or_init(|| {
-            let mut entries = std::collections::HashMap::new();
-            if !self.root.name.is_empty() {
-                walk(&mut entries, &self.root, &format!("/{}", self.root.name));
-            }
-            entries
-        })
+    /// Keep a document's tree for later lookups.
+    pub(crate) fn new(tree: std::sync::Arc<Tree>) -> Self {
+        SourceMap { tree: Some(tree) }
     }
 
     /// The position of a path, or of its nearest recorded ancestor (a missing attribute is
     /// reported at its element).
     pub fn lookup(&self, path: &str) -> Option<Pos> {
-        let entries = self.index();
-        let mut p = path;
-        loop {
-            if let Some(pos) = entries.get(p) {
-                return Some(*pos);
-            }
-            match p.rfind('/') {
-                Some(0) | None => return None,
-                Some(i) => p = &p[..i],
-            }
-        }
-    }
-}
-
-fn walk(entries: &mut std::collections::HashMap<String, Pos>, el: &Element, path: &str) {
-    entries.insert(path.to_string(), el.pos);
-    for a in &el.attrs {
-        entries.insert(format!("{path}/@{}", a.name), a.pos);
-    }
-    for (child, seg) in el.elements().zip(child_segments(el)) {
-        let p = format!("{path}/{seg}");
-        walk(entries, child, &p);
+        self.tree.as_ref()?.lookup(path)
     }
 }

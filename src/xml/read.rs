@@ -1,6 +1,8 @@
-//! Bytes to [`Document`], with positions and bounds.
+//! Bytes to a [`Tree`], with bounds; positions are byte offsets (see [`super::lines`]).
 
-use super::{Attr, Document, Element, Node, Pos};
+use super::lines::LineIndex;
+use super::tree::{AttrData, Kind, NodeData, Str, Tree, NONE};
+use super::{Node, Pos};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
@@ -51,57 +53,6 @@ pub struct TreeError {
     pub hint: Option<String>,
     /// Where.
     pub pos: Pos,
-}
-
-/// Converts byte offsets to line/column, counting columns in characters.
-pub(crate) struct LineIndex<'a> {
-    src: &'a str,
-    starts: Vec<usize>,
-    /// The last position computed (line, offset, column): positions are asked for mostly in
-    /// document order, so columns are counted on from there rather than from the line start,
-    /// which keeps a long single-line document linear.
-    last: std::cell::Cell<(usize, usize, usize)>,
-}
-
-impl<'a> LineIndex<'a> {
-    pub(crate) fn new(src: &'a str) -> Self {
-        let mut starts = vec![0];
-        for (i, b) in src.bytes().enumerate() {
-            if b == b'\n' {
-                starts.push(i + 1);
-            }
-        }
-        LineIndex {
-            src,
-            starts,
-            last: std::cell::Cell::new((0, 0, 1)),
-        }
-    }
-
-    pub(crate) fn pos(&self, offset: usize) -> Pos {
-        let offset = offset.min(self.src.len());
-        let line = match self.starts.binary_search(&offset) {
-            Ok(i) => i,
-            Err(i) => i - 1,
-        };
-        let start = self.starts[line];
-        let mut end = offset;
-        while !self.src.is_char_boundary(end) {
-            end -= 1;
-        }
-        let (last_line, last_end, last_col) = self.last.get();
-        let column = if last_line == line && last_end <= end && last_end >= start {
-            last_col + self.src[last_end..end].chars().count()
-        } else {
-            self.src[start..end].chars().count() + 1
-        };
-        self.last.set((line, end, column));
-        Pos {
-            line: line as u32 + 1,
-            column: column as u32,
-            offset,
-        }
-    }
 }
 
 /// XML 1.0 §2.2 `Char`: tab, newline, carriage return and every other character except the
@@ -178,16 +129,117 @@ fn err(kind: TreeErrorKind, message: impl Into<String>, hint: Option<&str>, pos:
     }
 }
 
+/// A document read into a [`Tree`]: what precedes the root (declaration, comments), the
+/// root's tree, and what follows it.
+#[derive(Debug)]
+pub(crate) struct ParsedDocument {
+    /// The XML declaration as written (`<?xml version="1.0"?>`), if any.
+    pub declaration: Option<String>,
+    /// Comments and processing instructions before the root element.
+    pub prolog: Vec<Node>,
+    /// The root element and everything in it.
+    pub tree: Tree,
+    /// Comments and processing instructions after the root element.
+    pub epilog: Vec<Node>,
+}
+
+impl ParsedDocument {
+    /// The document as an owned tree, exactly as read.
+    #[cfg(test)]
+    pub(crate) fn to_document(&self) -> super::Document {
+        super::Document {
+            declaration: self.declaration.clone(),
+            prolog: self.prolog.clone(),
+            root: self.tree.root().to_element_as_read(),
+            epilog: self.epilog.clone(),
+        }
+    }
+}
+
+/// The first character XML 1.0 §2.2 does not allow, with its byte offset. In valid UTF-8 that
+/// is a C0 control other than tab, newline and carriage return (one byte below 0x20), or
+/// U+FFFE / U+FFFF (`EF BF BE`, `EF BF BF`): a scan of bytes, not a decoding of characters.
+fn first_forbidden_char(text: &str) -> Option<(usize, char)> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let x = b[i];
+        if (x < 0x20 && !matches!(x, b'\t' | b'\n' | b'\r'))
+            || (x == 0xEF && b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF)))
+        {
+            let c = text[i..].chars().next().unwrap_or('\0');
+            if !is_xml_char(c) {
+                return Some((i, c));
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// What the reader keeps while it reads: the tree being built and, for each open element, its
+/// node and its last child so far (to link the next one).
+struct Builder {
+    tree: Tree,
+    stack: Vec<(u32, u32)>,
+}
+
+impl Builder {
+    /// Link a new node as the last child of the innermost open element.
+    fn push_node(&mut self, mut n: NodeData) -> u32 {
+        let id = self.tree.nodes.len() as u32;
+        if let Some((parent, last)) = self.stack.last_mut() {
+            n.parent = *parent;
+            if *last == NONE {
+                self.tree.nodes[*parent as usize].first_child = id;
+            } else {
+                self.tree.nodes[*last as usize].next = id;
+            }
+            *last = id;
+        }
+        self.tree.nodes.push(n);
+        id
+    }
+
+    /// Character data: joined to the text just before it, if any, as one text node.
+    fn push_text(&mut self, s: Str, offset: usize) {
+        if let Some(&(_, last)) = self.stack.last() {
+            if last != NONE && self.tree.nodes[last as usize].kind == Kind::Text {
+                let prev = self.tree.nodes[last as usize].name;
+                let joined = format!("{}{}", self.tree.str(prev), self.tree.str(s));
+                self.tree.nodes[last as usize].name = self.tree.make(joined);
+                return;
+            }
+        }
+        self.push_node(leaf(Kind::Text, s, offset));
+    }
+}
+
+fn leaf(kind: Kind, s: Str, offset: usize) -> NodeData {
+    NodeData {
+        kind,
+        parent: NONE,
+        first_child: NONE,
+        next: NONE,
+        offset: offset as u32,
+        name: s,
+        first_attr: 0,
+        n_attrs: 0,
+    }
+}
+
 /// Read a document. Text is kept as written (unescaped); whitespace between elements is kept
 /// too, so a caller may decide what is layout.
-pub fn parse_document(bytes: &[u8], limits: Limits) -> Result<Document, TreeError> {
-    if bytes.len() > limits.max_bytes {
+pub(crate) fn parse_document(bytes: &[u8], limits: Limits) -> Result<ParsedDocument, TreeError> {
+    // Offsets are kept as 32 bits: larger documents are refused whatever the limit says.
+    let max_bytes = limits.max_bytes.min(u32::MAX as usize - 1);
+    if bytes.len() > max_bytes {
         return Err(err(
             TreeErrorKind::Bound,
             format!(
                 "input is {} bytes, over the limit of {} bytes",
                 bytes.len(),
-                limits.max_bytes
+                max_bytes
             ),
             Some("raise the bound with --max-bytes if this file is genuine"),
             Pos {
@@ -200,7 +252,7 @@ pub fn parse_document(bytes: &[u8], limits: Limits) -> Result<Document, TreeErro
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            let idx = LineIndex::new(std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or(""));
+            let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or("");
             return Err(err(
                 TreeErrorKind::Syntax,
                 format!(
@@ -208,16 +260,17 @@ pub fn parse_document(bytes: &[u8], limits: Limits) -> Result<Document, TreeErro
                     e.valid_up_to()
                 ),
                 Some("libvirt XML is UTF-8; convert the file (iconv) or check it is not binary"),
-                idx.pos(e.valid_up_to()),
+                LineIndex::new(valid).pos(valid, e.valid_up_to()),
             ));
         }
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let lines = LineIndex::new(text);
+    // Positions of errors: the line index is built only when there is one.
+    let at = |offset: usize| LineIndex::new(text).pos(text, offset);
     // XML 1.0 §2.2: a document is made of `Char`s only, comments and CDATA included. libxml2
     // refuses the others, so libvirt never reads them; and echoed to a terminal (a raw ESC),
     // they would act on it.
-    if let Some((at, c)) = text.char_indices().find(|(_, c)| !is_xml_char(*c)) {
+    if let Some((off, c)) = first_forbidden_char(text) {
         return Err(err(
             TreeErrorKind::Syntax,
             format!(
@@ -225,9 +278,21 @@ pub fn parse_document(bytes: &[u8], limits: Limits) -> Result<Document, TreeErro
                 char_name(c)
             ),
             Some("XML 1.0 allows no control character but tab, newline and carriage return; remove it (or check that the file is not binary)"),
-            lines.pos(at),
+            at(off),
         ));
     }
+    // The tree keeps its own copy of the text; offsets into `text` are offsets into it.
+    let mut b = Builder {
+        tree: Tree::new(text.into()),
+        stack: Vec::new(),
+    };
+    let base = text.as_ptr() as usize;
+    // Where a slice of `text` starts in it (the tree's copy has the same offsets).
+    let off_of = |s: &[u8]| (s.as_ptr() as usize).wrapping_sub(base);
+    let range_of = |s: &[u8]| {
+        let o = off_of(s);
+        (o <= text.len() && s.len() <= text.len() - o).then(|| Tree::range(o, s.len()))
+    };
     let mut reader = Reader::from_str(text);
     {
         let cfg = reader.config_mut();
@@ -240,112 +305,90 @@ pub fn parse_document(bytes: &[u8], limits: Limits) -> Result<Document, TreeErro
     let mut declaration = None;
     let mut prolog = Vec::new();
     let mut epilog = Vec::new();
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
+    let mut root_done = false;
 
     loop {
         let start = reader.buffer_position() as usize;
         let event = match reader.read_event() {
             Ok(ev) => ev,
             Err(e) => {
-                let at = reader.error_position() as usize;
                 return Err(err(
                     TreeErrorKind::Syntax,
                     format!("malformed XML: {e}"),
                     Some("check that every element is closed and every attribute value is quoted"),
-                    lines.pos(at),
+                    at(reader.error_position() as usize),
                 ));
             }
         };
-        let pos = lines.pos(start);
         match event {
-            Event::Start(_) | Event::Empty(_) if root.is_some() && stack.is_empty() => {
+            Event::Start(_) | Event::Empty(_) if root_done && b.stack.is_empty() => {
                 return Err(err(
                     TreeErrorKind::Syntax,
                     "malformed XML: more than one root element",
                     Some("a document holds exactly one <domain> or <pool>"),
-                    pos,
+                    at(start),
                 ));
             }
-            Event::Start(e) => {
-                if stack.len() + 1 > limits.max_depth {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                if b.stack.len() + 1 > limits.max_depth {
                     return Err(err(
                         TreeErrorKind::Bound,
                         format!("elements nest deeper than the limit of {}", limits.max_depth),
                         Some("raise the bound with --max-depth if this file is genuine"),
-                        pos,
+                        at(start),
                     ));
                 }
-                stack.push(start_element(&e, text, &lines, pos, limits)?);
-            }
-            Event::Empty(e) => {
-                if stack.len() + 1 > limits.max_depth {
-                    return Err(err(
-                        TreeErrorKind::Bound,
-                        format!("elements nest deeper than the limit of {}", limits.max_depth),
-                        Some("raise the bound with --max-depth if this file is genuine"),
-                        pos,
-                    ));
+                let id = start_element(&mut b, e, text, start, limits, &range_of)?;
+                if b.stack.is_empty() {
+                    b.tree.root = id;
+                    root_done = true;
                 }
-                let el = start_element(&e, text, &lines, pos, limits)?;
-                close(el, &mut stack, &mut root);
+                if matches!(event, Event::Start(_)) {
+                    b.stack.push((id, NONE));
+                }
             }
             Event::End(_) => {
                 // quick-xml checks end names and unmatched ends for us.
-                match stack.pop() {
-                    Some(el) => close(el, &mut stack, &mut root),
-                    None => {
-                        return Err(err(TreeErrorKind::Syntax, "malformed XML: unexpected end tag", None, pos))
-                    }
+                if b.stack.pop().is_none() {
+                    return Err(err(TreeErrorKind::Syntax, "malformed XML: unexpected end tag", None, at(start)));
                 }
             }
             Event::Text(t) => {
                 let raw = std::str::from_utf8(&t).unwrap_or_default();
-                let s = unescape(&eol(raw), "", "only the five predefined entities (&amp; &lt; &gt; &apos; &quot;) and character references are accepted")
-                    .map_err(|(kind, message, hint)| err(kind, message, Some(hint), pos))?;
-                match stack.last_mut() {
-                    Some(parent) => push_text(parent, &s),
-                    None if s.trim().is_empty() => {}
-                    None => {
-                        return Err(err(
-                            TreeErrorKind::Syntax,
-                            "malformed XML: text outside the root element",
-                            None,
-                            pos,
-                        ))
+                let hint = "only the five predefined entities (&amp; &lt; &gt; &apos; &quot;) and character references are accepted";
+                let s = match range_of(raw.as_bytes()) {
+                    Some(r) if !raw.contains(['&', '\r']) => r,
+                    _ => {
+                        let v = unescape(&eol(raw), "", hint)
+                            .map_err(|(kind, message, hint)| err(kind, message, Some(hint), at(start)))?;
+                        b.tree.make(v)
                     }
+                };
+                if !b.stack.is_empty() {
+                    b.push_text(s, start);
+                } else if !b.tree.str(s).trim().is_empty() {
+                    return Err(err(
+                        TreeErrorKind::Syntax,
+                        "malformed XML: text outside the root element",
+                        None,
+                        at(start),
+                    ));
                 }
             }
             Event::CData(c) => {
-                let s = eol(&String::from_utf8_lossy(&c)).into_owned();
-                match stack.last_mut() {
-                    Some(parent) => push_text(parent, &s),
-                    None => {
-                        return Err(err(
-                            TreeErrorKind::Syntax,
-                            "malformed XML: CDATA outside the root element",
-                            None,
-                            pos,
-                        ))
-                    }
+                if b.stack.is_empty() {
+                    return Err(err(
+                        TreeErrorKind::Syntax,
+                        "malformed XML: CDATA outside the root element",
+                        None,
+                        at(start),
+                    ));
                 }
+                let s = content(&mut b, &c, &range_of);
+                b.push_text(s, start);
             }
-            Event::Comment(c) => {
-                let node = Node::Comment(eol(&String::from_utf8_lossy(&c)).into_owned());
-                match (stack.last_mut(), &root) {
-                    (Some(parent), _) => parent.children.push(node),
-                    (None, None) => prolog.push(node),
-                    (None, Some(_)) => epilog.push(node),
-                }
-            }
-            Event::PI(p) => {
-                let node = Node::Pi(eol(&String::from_utf8_lossy(&p)).into_owned());
-                match (stack.last_mut(), &root) {
-                    (Some(parent), _) => parent.children.push(node),
-                    (None, None) => prolog.push(node),
-                    (None, Some(_)) => epilog.push(node),
-                }
-            }
+            Event::Comment(c) => misc(&mut b, Kind::Comment, &c, start, root_done, &mut prolog, &mut epilog, &range_of),
+            Event::PI(p) => misc(&mut b, Kind::Pi, &p, start, root_done, &mut prolog, &mut epilog, &range_of),
             Event::Decl(_) => {
                 let end = reader.buffer_position() as usize;
                 declaration = Some(eol(text[start..end].trim()).into_owned());
@@ -355,115 +398,164 @@ pub fn parse_document(bytes: &[u8], limits: Limits) -> Result<Document, TreeErro
                     TreeErrorKind::Entity,
                     "document type declarations (<!DOCTYPE …>) are not accepted",
                     Some("remove the DOCTYPE: libvirt XML has none, and entities are refused to rule out entity expansion attacks"),
-                    pos,
+                    at(start),
                 ))
             }
             Event::Eof => break,
         }
     }
-    if let Some(open) = stack.last() {
+    if let Some(&(open, _)) = b.stack.last() {
         return Err(err(
             TreeErrorKind::Syntax,
             format!(
                 "malformed XML: <{}> is never closed (the input ends early)",
-                open.name
+                b.tree.str(b.tree.nodes[open as usize].name)
             ),
             Some("the file looks truncated"),
-            lines.pos(text.len()),
+            at(text.len()),
         ));
     }
-    match root {
-        Some(root) => Ok(Document {
-            declaration,
-            prolog,
-            root,
-            epilog,
-        }),
-        None => Err(err(
+    if !root_done {
+        return Err(err(
             TreeErrorKind::Syntax,
             "malformed XML: no root element",
             Some("the file is empty or holds only comments"),
-            lines.pos(text.len()),
-        )),
+            at(text.len()),
+        ));
     }
+    drop(reader);
+    b.tree.nodes.shrink_to_fit();
+    b.tree.attrs.shrink_to_fit();
+    Ok(ParsedDocument {
+        declaration,
+        prolog,
+        tree: b.tree,
+        epilog,
+    })
 }
 
-fn push_text(parent: &mut Element, s: &str) {
-    if let Some(Node::Text(prev)) = parent.children.last_mut() {
-        prev.push_str(s);
+/// A comment or processing instruction: a node of the tree inside the root, else part of the
+/// prolog or epilog.
+#[allow(clippy::too_many_arguments)]
+fn misc(
+    b: &mut Builder,
+    kind: Kind,
+    raw: &[u8],
+    offset: usize,
+    root_done: bool,
+    prolog: &mut Vec<Node>,
+    epilog: &mut Vec<Node>,
+    range_of: &impl Fn(&[u8]) -> Option<Str>,
+) {
+    if b.stack.is_empty() {
+        let s = eol(&String::from_utf8_lossy(raw)).into_owned();
+        let node = if kind == Kind::Comment {
+            Node::Comment(s)
+        } else {
+            Node::Pi(s)
+        };
+        if root_done {
+            epilog.push(node)
+        } else {
+            prolog.push(node)
+        }
     } else {
-        parent.children.push(Node::Text(s.to_string()));
+        let s = content(b, raw, range_of);
+        b.push_node(leaf(kind, s, offset));
     }
 }
 
-fn close(el: Element, stack: &mut [Element], root: &mut Option<Element>) {
-    match stack.last_mut() {
-        Some(parent) => parent.children.push(Node::Element(el)),
-        None => *root = Some(el),
+/// The content of CDATA, a comment or a processing instruction, line ends handled: a range
+/// of the text unless a carriage return had to go.
+fn content(b: &mut Builder, raw: &[u8], range_of: &impl Fn(&[u8]) -> Option<Str>) -> Str {
+    match range_of(raw) {
+        Some(r) if !raw.contains(&b'\r') => r,
+        _ => {
+            let s = eol(&String::from_utf8_lossy(raw)).into_owned();
+            b.tree.make(s)
+        }
     }
 }
 
 fn start_element(
+    b: &mut Builder,
     e: &BytesStart<'_>,
     text: &str,
-    lines: &LineIndex<'_>,
-    pos: Pos,
+    offset: usize,
     limits: Limits,
-) -> Result<Element, TreeError> {
-    let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
-    let mut el = Element {
-        name,
-        attrs: Vec::new(),
-        children: Vec::new(),
-        pos,
-    };
+    range_of: &impl Fn(&[u8]) -> Option<Str>,
+) -> Result<u32, TreeError> {
+    let at = |o: usize| LineIndex::new(text).pos(text, o);
+    let qname = e.name();
+    let name_bytes = qname.as_ref();
+    let name = std::str::from_utf8(name_bytes).unwrap_or_default();
+    check_attribute_separation(e, text, name)?;
+    let first_attr = b.tree.attrs.len() as u32;
     let base = text.as_ptr() as usize;
-    check_attribute_separation(e, text, lines, &el.name)?;
     for a in e.attributes().with_checks(true) {
-        let a = a.map_err(|e| {
+        let a = a.map_err(|err_| {
             err(
                 TreeErrorKind::Syntax,
-                format!("malformed attribute in <{}>: {e}", el.name),
+                format!("malformed attribute in <{name}>: {err_}"),
                 Some("attribute values must be quoted and each attribute may appear once"),
-                pos,
+                at(offset),
             )
         })?;
         let key = a.key.as_ref();
         // Events borrow from the input, so the key's address locates it in the source.
         let off = (key.as_ptr() as usize).wrapping_sub(base);
-        let apos = if off < text.len() {
-            lines.pos(off)
-        } else {
-            pos
-        };
+        let aoff = if off < text.len() { off } else { offset };
         let raw = std::str::from_utf8(&a.value).unwrap_or_default();
-        let value = unescape(
-            &normalise_attr(raw),
-            " in attribute",
-            "only the five predefined entities and character references are accepted",
-        )
-        .map_err(|(kind, message, hint)| err(kind, message, Some(hint), apos))?;
-        if value.len() > limits.max_attr_bytes {
+        let value = match range_of(raw.as_bytes()) {
+            Some(r) if !raw.contains(['&', '\r', '\t', '\n']) => r,
+            _ => {
+                let v = unescape(
+                    &normalise_attr(raw),
+                    " in attribute",
+                    "only the five predefined entities and character references are accepted",
+                )
+                .map_err(|(kind, message, hint)| err(kind, message, Some(hint), at(aoff)))?;
+                b.tree.make(v)
+            }
+        };
+        let len = b.tree.str(value).len();
+        if len > limits.max_attr_bytes {
             return Err(err(
                 TreeErrorKind::Bound,
                 format!(
-                    "attribute {} of <{}> is {} bytes long, over the limit of {} bytes",
+                    "attribute {} of <{name}> is {len} bytes long, over the limit of {} bytes",
                     String::from_utf8_lossy(key),
-                    el.name,
-                    value.len(),
                     limits.max_attr_bytes
                 ),
                 Some("raise the bound with --max-attr-bytes if this file is genuine"),
-                apos,
+                at(aoff),
             ));
         }
-        el.attrs.push(Attr {
-            name: String::from_utf8_lossy(key).into_owned(),
+        let key_str = match range_of(key) {
+            Some(r) => r,
+            None => b.tree.make(String::from_utf8_lossy(key)),
+        };
+        b.tree.attrs.push(AttrData {
+            offset: aoff as u32,
+            name: key_str,
             value,
-            pos: apos,
         });
     }
-    Ok(el)
+    let name = match range_of(name_bytes) {
+        Some(r) => r,
+        None => b.tree.make(name),
+    };
+    let n_attrs = b.tree.attrs.len() as u32 - first_attr;
+    Ok(b.push_node(NodeData {
+        kind: Kind::Element,
+        parent: NONE,
+        first_child: NONE,
+        next: NONE,
+        offset: offset as u32,
+        name,
+        first_attr,
+        n_attrs,
+    }))
 }
 
 /// XML 1.0 §3.1: attributes are separated by whitespace. quick-xml reads
@@ -472,7 +564,6 @@ fn start_element(
 fn check_attribute_separation(
     e: &BytesStart<'_>,
     text: &str,
-    lines: &LineIndex<'_>,
     name: &str,
 ) -> Result<(), TreeError> {
     let raw = e.attributes_raw();
@@ -492,7 +583,7 @@ fn check_attribute_separation(
                                 "malformed XML: attributes of <{name}> must be separated by whitespace"
                             ),
                             Some("put a space between an attribute's closing quote and the next attribute"),
-                            lines.pos(off),
+                            LineIndex::new(text).pos(text, off),
                         ));
                     }
                 }
@@ -512,10 +603,10 @@ mod tests {
     #[test]
     fn positions_point_at_elements_and_attributes() {
         let doc = parse_document(b"<a>\n  <b x='1'  yy=\"2\"/>\n</a>", Limits::default()).unwrap();
-        let b = doc.root.elements().next().unwrap();
-        assert_eq!((b.pos.line, b.pos.column), (2, 3));
-        assert_eq!((b.attrs[0].pos.line, b.attrs[0].pos.column), (2, 6));
-        assert_eq!((b.attrs[1].pos.line, b.attrs[1].pos.column), (2, 13));
+        let b = doc.tree.root().elements().next().unwrap();
+        assert_eq!((b.pos().line, b.pos().column), (2, 3));
+        assert_eq!((b.attr_at(0).pos().line, b.attr_at(0).pos().column), (2, 6));
+        assert_eq!((b.attr_at(1).pos().line, b.attr_at(1).pos().column), (2, 13));
     }
 
     #[test]
@@ -568,9 +659,10 @@ mod tests {
             Limits::default(),
         )
         .unwrap();
-        assert_eq!(doc.root.attr("v"), Some("x y z w"));
-        assert_eq!(doc.root.attr("r"), Some("p\nq\tr\r"));
-        assert_eq!(doc.root.text(), "t\nu\nv\r");
+        let root = doc.tree.root();
+        assert_eq!(root.attr("v"), Some("x y z w"));
+        assert_eq!(root.attr("r"), Some("p\nq\tr\r"));
+        assert_eq!(root.text(), "t\nu\nv\r");
     }
 
     #[test]
@@ -596,7 +688,7 @@ mod tests {
     #[test]
     fn columns_count_characters_not_bytes() {
         let doc = parse_document("<a>\n<é x='1'/></a>".as_bytes(), Limits::default()).unwrap();
-        let e = doc.root.elements().next().unwrap();
-        assert_eq!(e.attrs[0].pos.column, 4);
+        let e = doc.tree.root().elements().next().unwrap();
+        assert_eq!(e.attr_at(0).pos().column, 4);
     }
 }

@@ -170,7 +170,11 @@ fn write_into(out: &mut String, el: &Element, depth: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xml::{parse_document, Limits};
+    use crate::xml::Limits;
+
+    fn parse_document(src: &[u8], limits: Limits) -> Result<Document, super::super::read::TreeError> {
+        crate::xml::parse_document(src, limits).map(|d| d.to_document())
+    }
 
     #[test]
     fn layout_matches_libvirt() {
