@@ -7,10 +7,13 @@
 #   bash scripts/fuzz.sh            # 60 s per target
 #   bash scripts/fuzz.sh 3600       # one hour per target (see FUZZING.md)
 #   FUZZ_TARGETS="convert" bash scripts/fuzz.sh 600
+#   FUZZ_RUNS=10000000 bash scripts/fuzz.sh 3600   # stop a target at 10 M executions or 1 h
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 targets=${FUZZ_TARGETS:-"parse_validate convert fmt_roundtrip resolve plan_diff"}
+runs=()
+[ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
 
 if ! cargo +nightly --version >/dev/null 2>&1; then
   echo "fuzz.sh: SKIPPED: no nightly toolchain (rustup toolchain install nightly)" >&2
@@ -42,8 +45,8 @@ for t in $targets; do
     *) dict=() ;;
   esac
   log=fuzz/artifacts/$t/last-run.log
-  echo "== fuzz $t for ${secs}s"
-  if "$bin/$t" "${dict[@]}" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 \
+  echo "== fuzz $t for ${secs}s${FUZZ_RUNS:+ or $FUZZ_RUNS executions}"
+  if "$bin/$t" "${dict[@]}" "${runs[@]}" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 \
       -timeout=10 -print_final_stats=1 -artifact_prefix="fuzz/artifacts/$t/" "$corpus" \
       >"$log" 2>&1; then
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
