@@ -68,17 +68,16 @@ pub(crate) fn read_device_address(r: R<'_>) -> Option<DeviceAddress> {
                     .filter(|a| a.name() != "type")
                     .map(|a| (a.name().to_string(), a.value().to_string()))
                     .collect();
-            let children = r
-                .el
-                .children()
-                .filter_map(|n| match n {
-                    Child::Element(e) => Some(Node::Element(e.to_element())),
-                    Child::Text(t) if t.trim().is_empty() => None,
-                    Child::Text(t) => Some(Node::Text(t.to_string())),
-                    Child::Comment(c) => Some(Node::Comment(c.to_string())),
-                    Child::Pi(p) => Some(Node::Pi(p.to_string())),
-                })
-                .collect();
+            let children =
+                r.el.children()
+                    .filter_map(|n| match n {
+                        Child::Element(e) => Some(Node::Element(e.to_element())),
+                        Child::Text(t) if t.trim().is_empty() => None,
+                        Child::Text(t) => Some(Node::Text(t.to_string())),
+                        Child::Comment(c) => Some(Node::Comment(c.to_string())),
+                        Child::Pi(p) => Some(Node::Pi(p.to_string())),
+                    })
+                    .collect();
             let extra = crate::model::Extra {
                 attrs: Vec::new(),
                 children,

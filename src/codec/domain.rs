@@ -205,7 +205,9 @@ fn read_devices(r: R<'_>, kept: &mut ChildExtra) -> Devices {
     // Attributes on <devices> are not libvirt syntax; keep them and warn.
     let mut extra = crate::model::Extra::default();
     for a in el.attrs() {
-        extra.attrs.push((a.name().to_string(), a.value().to_string()));
+        extra
+            .attrs
+            .push((a.name().to_string(), a.value().to_string()));
         cx.push(
             Diagnostic::new(
                 codes::W002,

@@ -155,7 +155,14 @@ impl<'a> R<'a> {
         format!("{}/@{name}", self.path())
     }
 
-    fn emit(&self, code: Code, path: String, msg: String, hint: Option<String>, at: Option<At<'a>>) {
+    fn emit(
+        &self,
+        code: Code,
+        path: String,
+        msg: String,
+        hint: Option<String>,
+        at: Option<At<'a>>,
+    ) {
         let mut d = Diagnostic::new(code, path, msg).at(match at {
             Some(a) => a.pos(),
             None => self.el.pos(),

@@ -107,7 +107,10 @@ mod tests {
         }
         let line_start = src[..end].rfind('\n').map(|i| i + 1).unwrap_or(0);
         let line = src[..end].matches('\n').count() + 1;
-        (line as u32, (src[line_start..end].chars().count() + 1) as u32)
+        (
+            line as u32,
+            (src[line_start..end].chars().count() + 1) as u32,
+        )
     }
 
     #[test]

@@ -165,7 +165,9 @@ fn first_forbidden_char(text: &str) -> Option<(usize, char)> {
     while i < b.len() {
         let x = b[i];
         if (x < 0x20 && !matches!(x, b'\t' | b'\n' | b'\r'))
-            || (x == 0xEF && b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF)))
+            || (x == 0xEF
+                && b.get(i + 1) == Some(&0xBF)
+                && matches!(b.get(i + 2), Some(0xBE | 0xBF)))
         {
             let c = text[i..].chars().next().unwrap_or('\0');
             if !is_xml_char(c) {
@@ -561,11 +563,7 @@ fn start_element(
 /// XML 1.0 §3.1: attributes are separated by whitespace. quick-xml reads
 /// `controller='1'target='2'` as two attributes; libxml2 refuses it ("attributes construct
 /// error"), and so must we, or the two readers see different documents.
-fn check_attribute_separation(
-    e: &BytesStart<'_>,
-    text: &str,
-    name: &str,
-) -> Result<(), TreeError> {
+fn check_attribute_separation(e: &BytesStart<'_>, text: &str, name: &str) -> Result<(), TreeError> {
     let raw = e.attributes_raw();
     let mut quote: Option<u8> = None;
     for (i, &b) in raw.iter().enumerate() {
@@ -606,7 +604,10 @@ mod tests {
         let b = doc.tree.root().elements().next().unwrap();
         assert_eq!((b.pos().line, b.pos().column), (2, 3));
         assert_eq!((b.attr_at(0).pos().line, b.attr_at(0).pos().column), (2, 6));
-        assert_eq!((b.attr_at(1).pos().line, b.attr_at(1).pos().column), (2, 13));
+        assert_eq!(
+            (b.attr_at(1).pos().line, b.attr_at(1).pos().column),
+            (2, 13)
+        );
     }
 
     #[test]

@@ -172,7 +172,10 @@ mod tests {
     use super::*;
     use crate::xml::Limits;
 
-    fn parse_document(src: &[u8], limits: Limits) -> Result<Document, super::super::read::TreeError> {
+    fn parse_document(
+        src: &[u8],
+        limits: Limits,
+    ) -> Result<Document, super::super::read::TreeError> {
         crate::xml::parse_document(src, limits).map(|d| d.to_document())
     }
 
