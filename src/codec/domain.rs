@@ -224,25 +224,53 @@ fn read_devices(r: R<'_>, kept: &mut ChildExtra) -> Devices {
 }
 
 fn write_devices(d: &Devices, kept: &ChildExtra) -> Element {
+    let mut el = devices_start(d);
+    each_device_node(d, kept, |n| el.children.push(n));
+    el
+}
+
+/// `<devices>` with its attributes and no children.
+fn devices_start(d: &Devices) -> Element {
     let mut el = Element::new("devices");
     for (k, v) in &d.extra.attrs {
         el.push_attr(k.clone(), v.clone());
     }
+    el
+}
+
+/// Each child of `<devices>` in canonical form, in order, one at a time: the writer streams
+/// them rather than holding a tree of every device (100,000 disks would be ~100 MB of
+/// elements written once and dropped).
+fn each_device_node(d: &Devices, kept: &ChildExtra, mut f: impl FnMut(Node)) {
     for (i, item) in d.items.iter().enumerate() {
-        match item {
+        f(match item {
             Device::Emulator(e) => {
                 let mut ee = Element::new("emulator").with_text(e.clone());
                 apply_kept(&mut ee, kept, &format!("devices/emulator[{i}]"));
-                el.push(ee);
+                Node::Element(ee)
             }
-            Device::Disk(x) => el.push(write_disk(x)),
-            Device::Controller(x) => el.push(write_controller(x)),
-            Device::Hostdev(x) => el.push(write_hostdev(x)),
-            Device::Other(x) => el.push(x.clone()),
-            Device::Comment(c) => el.children.push(Node::Comment(c.clone())),
-        }
+            Device::Disk(x) => Node::Element(write_disk(x)),
+            Device::Controller(x) => Node::Element(write_controller(x)),
+            Device::Hostdev(x) => Node::Element(write_hostdev(x)),
+            Device::Other(x) => Node::Element(x.clone()),
+            Device::Comment(c) => Node::Comment(c.clone()),
+        })
     }
-    el
+}
+
+/// A domain as canonical XML appended to `out`: the same text as writing
+/// [`write_domain`]'s tree, but `<devices>` is written a device at a time.
+pub(crate) fn write_domain_into(out: &mut String, d: &Domain) {
+    let root = write_domain_with(d, false);
+    let placeholder = root.elements().find(|e| e.name == "devices");
+    let streamed = placeholder.is_some_and(|p| {
+        crate::xml::write_streaming(out, &root, p, &mut |sink| {
+            each_device_node(&d.devices, &d.child_extra, sink)
+        })
+    });
+    if !streamed {
+        crate::xml::write_into(out, &write_domain(d), 0);
+    }
 }
 
 fn read_uuid(r: &R<'_>, kept: &mut ChildExtra) -> Option<uuid::Uuid> {
@@ -367,6 +395,11 @@ fn rank(name: &str) -> usize {
 }
 
 pub(crate) fn write_domain(d: &Domain) -> Element {
+    write_domain_with(d, true)
+}
+
+/// The domain's tree; `<devices>` without its children unless `devices`.
+fn write_domain_with(d: &Domain, devices: bool) -> Element {
     let mut el = Element::new("domain")
         .with_attr("type", d.kind.as_str())
         .with_opt_attr("id", d.id);
@@ -421,7 +454,11 @@ pub(crate) fn write_domain(d: &Domain) -> Element {
         o.extra.apply(&mut oe);
         kids.push(oe);
     }
-    kids.push(write_devices(&d.devices, kept));
+    kids.push(if devices {
+        write_devices(&d.devices, kept)
+    } else {
+        devices_start(&d.devices)
+    });
     kids.extend(d.other.iter().cloned());
     // Stable: verbatim elements keep their relative order within a rank.
     kids.sort_by_key(|e| rank(&e.name));
@@ -524,4 +561,73 @@ pub(crate) fn write_pool(p: &Pool) -> Element {
     }
     el.children.extend(p.extra.children.iter().cloned());
     el
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Definition;
+
+    /// The tree a domain is written from, written whole.
+    fn written_whole(d: &Domain) -> String {
+        crate::xml::write_element(&write_domain(d))
+    }
+
+    fn streamed(d: &Domain) -> String {
+        let mut out = String::new();
+        write_domain_into(&mut out, d);
+        out
+    }
+
+    fn domain(xml: &str) -> Box<Domain> {
+        match super::super::parse_str(xml).expect("parses").definition {
+            Definition::Domain(d) => d,
+            Definition::Pool(_) => panic!("not a domain"),
+        }
+    }
+
+    #[test]
+    fn streaming_devices_writes_the_same_text_as_the_whole_tree() {
+        let mut n = 0;
+        for dir in [
+            "fixtures/domains",
+            "fixtures/libvirt-cases",
+            "fixtures/fuzz",
+        ] {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let path = e.path();
+                if path.extension().is_none_or(|x| x != "xml") {
+                    continue;
+                }
+                let Ok(bytes) = std::fs::read(&path) else {
+                    continue;
+                };
+                let Ok(p) = super::super::parse_bytes(&bytes, crate::xml::Limits::default()) else {
+                    continue;
+                };
+                if let Definition::Domain(d) = &p.definition {
+                    assert_eq!(streamed(d), written_whole(d), "{}", path.display());
+                    n += 1;
+                }
+            }
+        }
+        assert!(n > 50, "only {n} fixture domains were compared");
+    }
+
+    #[test]
+    fn streaming_handles_empty_comment_only_and_mixed_content_roots() {
+        for xml in [
+            "<domain type='qemu'><name>g</name></domain>",
+            "<domain type='qemu'><devices extra='1'/></domain>",
+            "<domain type='qemu'><devices><!-- only a comment --></devices></domain>",
+            "<domain type='qemu'>text beside <name>g</name><devices><disk type='file'/></devices></domain>",
+            "<domain type='qemu'><!-- c --><devices><emulator>/usr/bin/qemu</emulator><disk type='file' device='disk'><source file='/a'/><target dev='vda'/></disk></devices><on_poweroff>destroy</on_poweroff></domain>",
+        ] {
+            let d = domain(xml);
+            assert_eq!(streamed(&d), written_whole(&d), "{xml}");
+        }
+    }
 }

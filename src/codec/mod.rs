@@ -136,12 +136,17 @@ pub fn to_element(def: &Definition) -> xml::Element {
 /// assert_eq!(domxml::codec::write_definition(&p.definition), "<domain type='qemu'>\n  <name>g</name>\n  <devices/>\n</domain>\n");
 /// ```
 pub fn write_definition(def: &Definition) -> String {
-    xml::write_element(&to_element(def))
+    match def {
+        Definition::Domain(d) => write_domain(d),
+        Definition::Pool(_) => xml::write_element(&to_element(def)),
+    }
 }
 
 /// A domain as canonical XML.
 pub fn write_domain(d: &crate::model::Domain) -> String {
-    xml::write_element(&domain::write_domain(d))
+    let mut out = String::new();
+    domain::write_domain_into(&mut out, d);
+    out
 }
 
 /// A parsed document written back canonically, declaration and outer comments included:
@@ -156,6 +161,14 @@ pub fn write_domain(d: &crate::model::Domain) -> String {
 /// );
 /// ```
 pub fn write_document(parsed: &Parsed) -> String {
+    if let Definition::Domain(d) = &parsed.definition {
+        return xml::write_document_with(
+            parsed.declaration.as_deref(),
+            &parsed.prolog,
+            &parsed.epilog,
+            &mut |out| domain::write_domain_into(out, d),
+        );
+    }
     xml::write_document(&xml::Document {
         declaration: parsed.declaration.clone(),
         prolog: parsed.prolog.clone(),

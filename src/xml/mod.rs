@@ -18,7 +18,9 @@ mod write;
 pub use read::Limits;
 pub(crate) use read::{parse_document, TreeErrorKind};
 pub(crate) use tree::{At, Child, El, Tree};
-pub(crate) use write::{write_document, write_element};
+pub(crate) use write::{
+    write_document, write_document_with, write_element, write_into, write_streaming,
+};
 
 /// Where something starts in the source: 1-based line and column (in characters), and the byte
 /// offset. A zeroed `Pos` means "not from a source" (a tree built in code).

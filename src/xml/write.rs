@@ -42,16 +42,31 @@ fn escape_text(out: &mut String, s: &str) {
 
 /// Write a whole document, prolog and epilog included, ending with a newline.
 pub fn write_document(doc: &Document) -> String {
+    write_document_with(
+        doc.declaration.as_deref(),
+        &doc.prolog,
+        &doc.epilog,
+        &mut |out| write_into(out, &doc.root, 0),
+    )
+}
+
+/// [`write_document`] with the root element written by `root`.
+pub(crate) fn write_document_with(
+    declaration: Option<&str>,
+    prolog: &[Node],
+    epilog: &[Node],
+    root: &mut dyn FnMut(&mut String),
+) -> String {
     let mut out = String::new();
-    if let Some(d) = &doc.declaration {
+    if let Some(d) = declaration {
         out.push_str(d);
         out.push('\n');
     }
-    for n in &doc.prolog {
+    for n in prolog {
         write_misc(&mut out, n, 0);
     }
-    write_into(&mut out, &doc.root, 0);
-    for n in &doc.epilog {
+    root(&mut out);
+    for n in epilog {
         write_misc(&mut out, n, 0);
     }
     out
@@ -136,7 +151,54 @@ fn write_inline(out: &mut String, el: &Element) {
     let _ = write!(out, "</{}>", el.name);
 }
 
-fn write_into(out: &mut String, el: &Element, depth: usize) {
+/// Write `root` as [`write_into`] would at depth 0, except that its child `at` (the same
+/// element, by address) gets its children from `stream`, one node at a time, instead of from
+/// the tree: a caller need not build every device before writing the first. Returns false,
+/// having written nothing, when `root` has mixed content (written on one line as it is, so
+/// it needs the whole tree).
+pub(crate) fn write_streaming(
+    out: &mut String,
+    root: &Element,
+    at: &Element,
+    stream: &mut dyn FnMut(&mut dyn FnMut(Node)),
+) -> bool {
+    if is_mixed(root) {
+        return false;
+    }
+    write_start(out, root);
+    out.push_str(">\n");
+    for n in &root.children {
+        match n {
+            Node::Element(c) if std::ptr::eq(c, at) => {
+                indent(out, 1);
+                write_start(out, c);
+                let mut any = false;
+                stream(&mut |node| {
+                    if !any {
+                        out.push_str(">\n");
+                        any = true;
+                    }
+                    match &node {
+                        Node::Element(e) => write_into(out, e, 2),
+                        other => write_misc(out, other, 2),
+                    }
+                });
+                if any {
+                    indent(out, 1);
+                    let _ = writeln!(out, "</{}>", c.name);
+                } else {
+                    out.push_str("/>\n");
+                }
+            }
+            Node::Element(c) => write_into(out, c, 1),
+            other => write_misc(out, other, 1),
+        }
+    }
+    let _ = writeln!(out, "</{}>", root.name);
+    true
+}
+
+pub(crate) fn write_into(out: &mut String, el: &Element, depth: usize) {
     indent(out, depth);
     if is_mixed(el) {
         write_inline(out, el);
