@@ -151,6 +151,9 @@ fn write_inline(out: &mut String, el: &Element) {
     let _ = write!(out, "</{}>", el.name);
 }
 
+/// Gives the nodes of an element one at a time to the sink it is called with.
+pub(crate) type NodeStream<'a> = dyn FnMut(&mut dyn FnMut(Node)) + 'a;
+
 /// Write `root` as [`write_into`] would at depth 0, except that its child `at` (the same
 /// element, by address) gets its children from `stream`, one node at a time, instead of from
 /// the tree: a caller need not build every device before writing the first. Returns false,
@@ -160,7 +163,7 @@ pub(crate) fn write_streaming(
     out: &mut String,
     root: &Element,
     at: &Element,
-    stream: &mut dyn FnMut(&mut dyn FnMut(Node)),
+    stream: &mut NodeStream<'_>,
 ) -> bool {
     if is_mixed(root) {
         return false;
