@@ -194,9 +194,11 @@ fn disk() -> BoxedStrategy<Disk> {
                     product,
                     alias,
                     address,
-                    boot: boot.map(|o| Boot {
-                        order: Some(o),
-                        ..Default::default()
+                    boot: boot.map(|o| {
+                        Box::new(Boot {
+                            order: Some(o),
+                            ..Default::default()
+                        })
                     }),
                     ..Default::default()
                 }

@@ -174,9 +174,11 @@ fn read_source(r: R<'_>) -> DiskSource {
         "path",
     ]);
     s.hosts = r.children("host").into_iter().map(read_host).collect();
-    s.auth = r.child("auth").map(read_auth);
+    s.auth = r.child("auth").map(|a| Box::new(read_auth(a)));
     s.initiator_iqn = read_initiator(&r, &mut s.child_extra);
-    s.reservations = r.child("reservations").map(read_reservations);
+    s.reservations = r
+        .child("reservations")
+        .map(|x| Box::new(read_reservations(x)));
     r.pass_children(&[
         "snapshot",
         "config",
@@ -212,9 +214,9 @@ fn write_source(s: &DiskSource) -> Element {
     for h in &s.hosts {
         el.push(write_host(h));
     }
-    el.push_opt(s.auth.as_ref().map(write_auth));
+    el.push_opt(s.auth.as_deref().map(write_auth));
     el.push_opt(write_initiator(&s.initiator_iqn, &s.child_extra));
-    el.push_opt(s.reservations.as_ref().map(write_reservations));
+    el.push_opt(s.reservations.as_deref().map(write_reservations));
     s.extra.apply(&mut el);
     el
 }
@@ -270,10 +272,10 @@ pub(crate) fn read_disk(r: R<'_>) -> Disk {
             trans: g.string("trans"),
             extra: Default::default(),
         };
-        Geometry {
+        Box::new(Geometry {
             extra: g.finish(),
             ..geo
-        }
+        })
     });
     d.blockio = r.child("blockio").map(|b| {
         let bio = Blockio {
@@ -282,10 +284,10 @@ pub(crate) fn read_disk(r: R<'_>) -> Disk {
             discard_granularity: b.u32("discard_granularity"),
             extra: Default::default(),
         };
-        Blockio {
+        Box::new(Blockio {
             extra: b.finish(),
             ..bio
-        }
+        })
     });
     d.target = r.child("target").map(|t| {
         let tg = DiskTarget {
@@ -301,7 +303,7 @@ pub(crate) fn read_disk(r: R<'_>) -> Disk {
             ..tg
         }
     });
-    d.boot = r.child("boot").map(read_boot);
+    d.boot = r.child("boot").map(|b| Box::new(read_boot(b)));
     let kept = &mut d.child_extra;
     d.readonly = r.flag("readonly", kept);
     d.shareable = r.flag("shareable", kept);
@@ -400,7 +402,7 @@ pub(crate) fn write_disk(d: &Disk) -> Element {
             el.push(te);
         }
     }
-    el.push_opt(d.boot.as_ref().map(write_boot));
+    el.push_opt(d.boot.as_deref().map(write_boot));
     write_alias(&mut el, &d.alias, &d.child_extra);
     el.push_opt(d.address.as_ref().map(write_device_address));
     d.extra.apply(&mut el);

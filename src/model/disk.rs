@@ -159,11 +159,11 @@ pub struct DiskSource {
     /// `<host>` entries (network).
     pub hosts: Vec<NetHost>,
     /// `<auth>` (network).
-    pub auth: Option<SourceAuth>,
+    pub auth: Option<Box<SourceAuth>>,
     /// `<initiator><iqn name/></initiator>` (iSCSI).
     pub initiator_iqn: Option<String>,
     /// `<reservations>`.
-    pub reservations: Option<Reservations>,
+    pub reservations: Option<Box<Reservations>>,
     /// Unknown content.
     pub extra: Extra,
     /// Unknown content of single-valued children (`<initiator>`, `initiator/iqn`), by child name.
@@ -251,7 +251,7 @@ impl Disk {
                     protocol,
                     name: s.name.as_deref(),
                     hosts: &s.hosts,
-                    auth: s.auth.as_ref(),
+                    auth: s.auth.as_deref(),
                     initiator_iqn: s.initiator_iqn.as_deref(),
                 },
                 None => SourceKind::Empty,
@@ -302,13 +302,13 @@ pub struct Disk {
     /// `<source>`.
     pub source: Option<DiskSource>,
     /// `<geometry>`.
-    pub geometry: Option<Geometry>,
+    pub geometry: Option<Box<Geometry>>,
     /// `<blockio>`.
-    pub blockio: Option<Blockio>,
+    pub blockio: Option<Box<Blockio>>,
     /// `<target>`.
     pub target: Option<DiskTarget>,
     /// `<boot>`.
-    pub boot: Option<Boot>,
+    pub boot: Option<Box<Boot>>,
     /// `<readonly/>`.
     pub readonly: bool,
     /// `<shareable/>`.
