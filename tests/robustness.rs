@@ -79,6 +79,51 @@ fn f1_huge_scsi_controller_index_is_refused_where_it_is_written() {
 /// when a controller's iothread was checked, and four billion `-object iothread` when
 /// converted: it is now E059, found without listing the ids. Run only under the cap, with the
 /// other findings, through both `validate` and `convert`.
+/// Found by fuzzing the arena tree (after issue 12's fixes): a document whose valid UTF-8
+/// prefix is non-ASCII and a whole number of 256-byte blocks long. Reporting the invalid byte
+/// asked for the position just past that prefix, and the column subtraction underflowed: a
+/// panic in a debug build, a column of about 2^64 in a release build. Now the position is the
+/// one counted by hand.
+#[test]
+fn invalid_utf8_right_after_a_whole_number_of_blocks_is_located() {
+    for name in [
+        "t1-invalid-utf8-after-1536-bytes.xml",
+        "t1-invalid-utf8-after-6912-bytes.xml",
+    ] {
+        let path = format!("fixtures/fuzz/{name}");
+        let bytes = std::fs::read(root().join(&path)).expect("fixture");
+        let valid = std::str::from_utf8(&bytes)
+            .expect_err("not UTF-8")
+            .valid_up_to();
+        assert_eq!(
+            valid % 256,
+            0,
+            "{name}: the finding is about block boundaries"
+        );
+        let prefix = std::str::from_utf8(&bytes[..valid]).expect("valid prefix");
+        assert!(!prefix.is_ascii());
+        let line = prefix.matches('\n').count() + 1;
+        let column = prefix[prefix.rfind('\n').map_or(0, |i| i + 1)..]
+            .chars()
+            .count()
+            + 1;
+        let o = cli_capped(
+            &["validate", "--format", "json", &path],
+            std::process::Stdio::null(),
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let rows: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json report");
+        assert_eq!(rows[0]["code"], "E001", "{name}");
+        assert_eq!(rows[0]["line"], line, "{name}");
+        assert_eq!(rows[0]["column"], column, "{name}");
+    }
+}
+
 #[test]
 fn f1_findings_validate_in_bounded_memory() {
     for (name, code) in [

@@ -43,14 +43,19 @@ impl LineIndex {
             Vec::new()
         } else {
             let mut acc = 0;
-            bytes
+            let mut v: Vec<usize> = bytes
                 .chunks(BLOCK)
                 .map(|c| {
                     let before = acc;
                     acc += c.iter().filter(|&&b| starts_char(b)).count();
                     before
                 })
-                .collect()
+                .collect();
+            // The count before the block that would start at the end: the end of a text whose
+            // length is a multiple of BLOCK is a position too (found by fuzzing: without it,
+            // the column of that position underflowed).
+            v.push(acc);
+            v
         };
         LineIndex {
             starts,
@@ -65,7 +70,7 @@ impl LineIndex {
         }
         let block = end / BLOCK;
         let from = block * BLOCK;
-        self.chars_before_block.get(block).copied().unwrap_or(0)
+        self.chars_before_block[block]
             + src.as_bytes()[from..end]
                 .iter()
                 .filter(|&&b| starts_char(b))
@@ -131,6 +136,33 @@ mod tests {
                 let p = idx.pos(src, off);
                 assert_eq!((p.line, p.column), naive(src, off), "{off} in {src:?}");
                 assert_eq!(p.offset, off.min(src.len()));
+            }
+        }
+    }
+
+    #[test]
+    fn the_end_of_a_non_ascii_text_a_whole_number_of_blocks_long_has_a_position() {
+        for blocks in 1..=3 {
+            for line_break in [None, Some(10), Some(BLOCK * blocks - 1)] {
+                let mut src = String::from("é");
+                while src.len() < BLOCK * blocks {
+                    src.push(if Some(src.len()) == line_break {
+                        '\n'
+                    } else {
+                        'a'
+                    });
+                }
+                assert_eq!(src.len(), BLOCK * blocks);
+                let idx = LineIndex::new(&src);
+                for off in [0, 1, 2, src.len() - 1, src.len()] {
+                    let p = idx.pos(&src, off);
+                    assert_eq!(
+                        (p.line, p.column),
+                        naive(&src, off),
+                        "{off} of {}",
+                        src.len()
+                    );
+                }
             }
         }
     }
