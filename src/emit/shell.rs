@@ -7,6 +7,13 @@ use super::QemuArgs;
 /// Pasting the result into `sh` yields exactly the original word, whatever it holds (`$(…)`,
 /// spaces, quotes, newlines).
 pub fn shell_quote(word: &str) -> String {
+    let mut out = String::with_capacity(word.len() + 2);
+    push_quoted(&mut out, word);
+    out
+}
+
+/// [`shell_quote`] appended to `out`.
+fn push_quoted(out: &mut String, word: &str) {
     let safe = !word.is_empty()
         && word.bytes().all(|b| {
             b.is_ascii_alphanumeric()
@@ -16,9 +23,16 @@ pub fn shell_quote(word: &str) -> String {
                 )
         });
     if safe {
-        word.to_string()
+        out.push_str(word);
     } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
+        out.push('\'');
+        for (i, part) in word.split('\'').enumerate() {
+            if i > 0 {
+                out.push_str("'\\''");
+            }
+            out.push_str(part);
+        }
+        out.push('\'');
     }
 }
 
@@ -26,18 +40,19 @@ pub fn shell_quote(word: &str) -> String {
 /// but the last ending in ` \`. Unlike libvirt's test files there are no environment lines: the
 /// command runs in the caller's environment.
 pub fn to_shell(args: &QemuArgs) -> String {
-    let lines: Vec<String> = args
-        .lines()
-        .into_iter()
-        .map(|words| {
-            words
-                .iter()
-                .map(|w| shell_quote(w))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect();
-    let mut out = lines.join(" \\\n");
+    let argv = args.argv();
+    let mut out = String::with_capacity(argv.iter().map(|w| w.len() + 4).sum::<usize>() + 1);
+    for (i, words) in args.lines().into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(" \\\n");
+        }
+        for (j, w) in words.iter().enumerate() {
+            if j > 0 {
+                out.push(' ');
+            }
+            push_quoted(&mut out, w);
+        }
+    }
     out.push('\n');
     out
 }

@@ -168,15 +168,15 @@ pub(super) fn legacy_file_props(backend: &Props) -> Props {
     let mut dp = Props::new();
     if matches!(backend.get("driver"), Some(Val::Str(s)) if s == "iscsi") {
         for (k, v) in &backend.0 {
-            dp.0.push((format!("file.{k}"), v.clone()));
+            dp.0.push((format!("file.{k}").into(), v.clone()));
         }
         return dp;
     }
     for (k, v) in &backend.0 {
-        match k.as_str() {
+        match k.as_ref() {
             "filename" => dp.0.insert(0, ("file".into(), v.clone())),
             "driver" => {}
-            _ => dp.0.push((format!("file.{k}"), v.clone())),
+            _ => dp.0.push((format!("file.{k}").into(), v.clone())),
         }
     }
     dp
