@@ -10,6 +10,7 @@
 //! builds. The reader refuses DTDs and entity declarations outright and bounds input size and
 //! depth, so hostile input costs at most the bound.
 
+mod chars;
 mod lines;
 mod read;
 mod tree;

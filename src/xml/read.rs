@@ -1,5 +1,8 @@
 //! Bytes to a [`Tree`], with bounds; positions are byte offsets (see [`super::lines`]).
 
+use super::chars::{
+    char_name, check_attribute_separation, eol, first_forbidden_char, normalise_attr, unescape,
+};
 use super::lines::LineIndex;
 use super::tree::{AttrData, Kind, NodeData, Str, Tree, NONE};
 use super::{Node, Pos};
@@ -55,72 +58,12 @@ pub struct TreeError {
     pub pos: Pos,
 }
 
-/// XML 1.0 §2.2 `Char`: tab, newline, carriage return and every other character except the
-/// C0 controls, the surrogates and U+FFFE/U+FFFF.
-pub(crate) fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-}
-
-/// How a character is named in a message: `U+001B`.
-fn char_name(c: char) -> String {
-    format!("U+{:04X}", c as u32)
-}
-
-/// XML 1.0 §2.11 end-of-line handling: CR LF and a lone CR become LF. (A carriage return
-/// written as `&#13;` is not touched: this runs before references are resolved.)
-fn eol(raw: &str) -> std::borrow::Cow<'_, str> {
-    if !raw.contains('\r') {
-        return raw.into();
-    }
-    raw.replace("\r\n", "\n").replace('\r', "\n").into()
-}
-
-/// XML 1.0 §3.3.3 attribute-value normalisation for CDATA attributes, after end-of-line
-/// handling: every literal tab and newline becomes a space. References (`&#10;`, `&#9;`) are
-/// resolved afterwards, so the characters they name are kept, as libxml2 (and so libvirt)
-/// keeps them.
-fn normalise_attr(raw: &str) -> std::borrow::Cow<'_, str> {
-    let v = eol(raw);
-    if !v.contains(['\t', '\n']) {
-        return v;
-    }
-    v.replace(['\t', '\n'], " ").into()
-}
-
-/// Resolve references in (end-of-line handled) text. An unknown entity is an entity error
-/// (E007); a malformed reference, or one naming a character XML does not allow (`&#x1B;`,
-/// `&#xFFFE;`), is not well-formed (E001), as libxml2 says.
-fn unescape(
-    raw: &str,
-    what: &str,
-    entity_hint: &'static str,
-) -> Result<String, (TreeErrorKind, String, &'static str)> {
-    let v = quick_xml::escape::unescape(raw).map_err(|e| match e {
-        quick_xml::escape::EscapeError::UnrecognizedEntity(..) => (
-            TreeErrorKind::Entity,
-            format!("unsupported entity or character reference{what}: {e}"),
-            entity_hint,
-        ),
-        _ => (
-            TreeErrorKind::Syntax,
-            format!("malformed XML: bad character reference{what}: {e}"),
-            "write a character reference as &#NNN; or &#xHHH; naming a character XML allows",
-        ),
-    })?;
-    if let Some(c) = v.chars().find(|c| !is_xml_char(*c)) {
-        return Err((
-            TreeErrorKind::Syntax,
-            format!(
-                "malformed XML: a character reference{what} names {}, a character XML does not allow",
-                char_name(c)
-            ),
-            "XML 1.0 allows no control character but tab, newline and carriage return, not even as a reference; remove it",
-        ));
-    }
-    Ok(v.into_owned())
-}
-
-fn err(kind: TreeErrorKind, message: impl Into<String>, hint: Option<&str>, pos: Pos) -> TreeError {
+pub(super) fn err(
+    kind: TreeErrorKind,
+    message: impl Into<String>,
+    hint: Option<&str>,
+    pos: Pos,
+) -> TreeError {
     TreeError {
         kind,
         message: message.into(),
@@ -154,29 +97,6 @@ impl ParsedDocument {
             epilog: self.epilog.clone(),
         }
     }
-}
-
-/// The first character XML 1.0 §2.2 does not allow, with its byte offset. In valid UTF-8 that
-/// is a C0 control other than tab, newline and carriage return (one byte below 0x20), or
-/// U+FFFE / U+FFFF (`EF BF BE`, `EF BF BF`): a scan of bytes, not a decoding of characters.
-fn first_forbidden_char(text: &str) -> Option<(usize, char)> {
-    let b = text.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        let x = b[i];
-        if (x < 0x20 && !matches!(x, b'\t' | b'\n' | b'\r'))
-            || (x == 0xEF
-                && b.get(i + 1) == Some(&0xBF)
-                && matches!(b.get(i + 2), Some(0xBE | 0xBF)))
-        {
-            let c = text[i..].chars().next().unwrap_or('\0');
-            if !is_xml_char(c) {
-                return Some((i, c));
-            }
-        }
-        i += 1;
-    }
-    None
 }
 
 /// What the reader keeps while it reads: the tree being built and, for each open element, its
@@ -558,40 +478,6 @@ fn start_element(
         first_attr,
         n_attrs,
     }))
-}
-
-/// XML 1.0 §3.1: attributes are separated by whitespace. quick-xml reads
-/// `controller='1'target='2'` as two attributes; libxml2 refuses it ("attributes construct
-/// error"), and so must we, or the two readers see different documents.
-fn check_attribute_separation(e: &BytesStart<'_>, text: &str, name: &str) -> Result<(), TreeError> {
-    let raw = e.attributes_raw();
-    let mut quote: Option<u8> = None;
-    for (i, &b) in raw.iter().enumerate() {
-        match quote {
-            Some(q) if b == q => {
-                quote = None;
-                if let Some(&next) = raw.get(i + 1) {
-                    if !(next.is_ascii_whitespace() || next == b'/' || next == b'>') {
-                        let off = (raw[i + 1..].as_ptr() as usize)
-                            .wrapping_sub(text.as_ptr() as usize)
-                            .min(text.len());
-                        return Err(err(
-                            TreeErrorKind::Syntax,
-                            format!(
-                                "malformed XML: attributes of <{name}> must be separated by whitespace"
-                            ),
-                            Some("put a space between an attribute's closing quote and the next attribute"),
-                            LineIndex::new(text).pos(text, off),
-                        ));
-                    }
-                }
-            }
-            Some(_) => {}
-            None if b == b'\'' || b == b'"' => quote = Some(b),
-            None => {}
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -370,19 +370,23 @@ impl<'t> El<'t> {
         s
     }
 
+    /// Owned copies of the attributes, with their positions or without.
+    fn owned_attrs(self, positions: bool) -> Vec<Attr> {
+        self.attrs()
+            .map(|a| Attr {
+                name: a.name().to_string(),
+                value: a.value().to_string(),
+                pos: if positions { a.pos() } else { Pos::default() },
+            })
+            .collect()
+    }
+
     /// An owned copy of the subtree exactly as read: positions and whitespace kept.
     #[cfg(test)]
     pub(crate) fn to_element_as_read(self) -> Element {
         Element {
             name: self.name().to_string(),
-            attrs: self
-                .attrs()
-                .map(|a| Attr {
-                    name: a.name().to_string(),
-                    value: a.value().to_string(),
-                    pos: a.pos(),
-                })
-                .collect(),
+            attrs: self.owned_attrs(true),
             children: self
                 .children()
                 .map(|c| match c {
@@ -400,14 +404,7 @@ impl<'t> El<'t> {
         let has_elements = self.elements().next().is_some();
         Element {
             name: self.name().to_string(),
-            attrs: self
-                .attrs()
-                .map(|a| Attr {
-                    name: a.name().to_string(),
-                    value: a.value().to_string(),
-                    pos: Pos::default(),
-                })
-                .collect(),
+            attrs: self.owned_attrs(false),
             children: self
                 .children()
                 .filter(|c| !(has_elements && matches!(c, Child::Text(t) if t.trim().is_empty())))
