@@ -19,7 +19,8 @@
 # growth ratios time(100k)/time(10k), and (unless --no-docs) writes docs/performance.md and
 # docs/performance.svg.
 #
-# Default: 3 runs a case, about three minutes on two shared cores. --full: 7 runs a case.
+# Default: 3 runs a case (21 for a case under 50 ms), about five minutes on two shared
+# cores. --full: 7 runs a case.
 # --baseline BIN adds another domxml binary (e.g. one built from an older commit) to the
 # hostdev cases, as "before". Needs root (unshare, mount) for the libvirt cases; without
 # root or virsh, --no-libvirt is implied. --report-only writes the report again from the
