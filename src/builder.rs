@@ -17,10 +17,28 @@ use crate::model::{
 };
 
 /// A domain that does not validate: every error, at its element path.
+///
+/// ```
+/// use domxml::{Controller, Disk, Domain, ScsiModel};
+/// let err: domxml::BuildError = Domain::builder("vm")
+///     .controller(Controller::scsi(0, ScsiModel::Lsilogic))
+///     .disk(Disk::file("/a.img", "sda").drive_address(0, 0, 1, 0))
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(err[0].code, domxml::codes::E011); // lsilogic takes target 0 only
+/// assert_eq!(err[0].path, "/domain/devices/disk/address/@target");
+/// ```
 pub type BuildError = Diagnostics;
 
 /// A domain under construction: devices from the constructors below, checked by
 /// [`build`](DomainBuilder::build).
+///
+/// ```
+/// let builder: domxml::DomainBuilder = domxml::Domain::builder("vm1").vcpus(4);
+/// let d = builder.build().unwrap();
+/// assert_eq!(d.name.as_deref(), Some("vm1"));
+/// assert_eq!(d.vcpu.unwrap().count, 4);
+/// ```
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct DomainBuilder {
@@ -54,6 +72,13 @@ impl Domain {
 
 impl DomainBuilder {
     /// The hypervisor type (`qemu` by default).
+    ///
+    /// ```
+    /// use domxml::{Domain, DomainType};
+    /// let d = Domain::builder("vm1").kind(DomainType::Kvm).build().unwrap();
+    /// assert_eq!(d.kind, DomainType::Kvm);
+    /// assert!(domxml::write_domain(&d).starts_with("<domain type='kvm'>"));
+    /// ```
     pub fn kind(mut self, kind: DomainType) -> Self {
         self.d.kind = kind;
         self
@@ -68,18 +93,37 @@ impl DomainBuilder {
     }
 
     /// The machine type (`pc`, `q35`, …).
+    ///
+    /// ```
+    /// let d = domxml::Domain::builder("vm1").machine("pc").build().unwrap();
+    /// assert_eq!(d.machine(), Some("pc"));
+    /// assert_eq!(d.os.unwrap().os_type.unwrap().value, "hvm");
+    /// ```
     pub fn machine(mut self, machine: impl Into<String>) -> Self {
         self.os_type().machine = Some(machine.into());
         self
     }
 
     /// The architecture (`x86_64` by default).
+    ///
+    /// ```
+    /// let d = domxml::Domain::builder("vm1").arch("aarch64").build().unwrap();
+    /// assert_eq!(d.arch(), Some("aarch64"));
+    /// assert!(domxml::write_domain(&d).contains("<type arch='aarch64'>hvm</type>"));
+    /// ```
     pub fn arch(mut self, arch: impl Into<String>) -> Self {
         self.os_type().arch = Some(arch.into());
         self
     }
 
     /// Memory, in MiB.
+    ///
+    /// ```
+    /// let d = domxml::Domain::builder("vm1").memory_mib(2048).build().unwrap();
+    /// let mem = d.memory.unwrap();
+    /// assert_eq!((mem.value, mem.unit.as_deref()), (2048, Some("MiB")));
+    /// assert_eq!(mem.kib(), Some(2048 * 1024));
+    /// ```
     pub fn memory_mib(mut self, mib: u64) -> Self {
         self.d.memory = Some(Memory {
             value: mib,
@@ -90,6 +134,12 @@ impl DomainBuilder {
     }
 
     /// The number of vCPUs.
+    ///
+    /// ```
+    /// let d = domxml::Domain::builder("vm1").vcpus(2).build().unwrap();
+    /// assert_eq!(d.vcpu.as_ref().unwrap().count, 2);
+    /// assert!(domxml::write_domain(&d).contains("<vcpu>2</vcpu>"));
+    /// ```
     pub fn vcpus(mut self, n: u32) -> Self {
         self.d.vcpu = Some(Vcpu {
             count: n,
@@ -102,33 +152,80 @@ impl DomainBuilder {
     }
 
     /// The UUID.
+    ///
+    /// ```
+    /// let id = uuid::Uuid::parse_str("c7a5fdbd-cdaf-9455-926a-d65c16db1809").unwrap();
+    /// let d = domxml::Domain::builder("vm1").uuid(id).build().unwrap();
+    /// assert_eq!(d.uuid, Some(id));
+    /// assert!(domxml::write_domain(&d).contains("<uuid>c7a5fdbd-cdaf-9455-926a-d65c16db1809</uuid>"));
+    /// ```
     pub fn uuid(mut self, uuid: uuid::Uuid) -> Self {
         self.d.uuid = Some(uuid);
         self
     }
 
     /// Add any device.
+    ///
+    /// ```
+    /// use domxml::{Device, Disk, Domain};
+    /// let d = Domain::builder("vm1")
+    ///     .device(Device::Emulator("/usr/bin/qemu-system-x86_64".into()))
+    ///     .device(Disk::file("/a.img", "vda"))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(d.devices.emulator(), Some("/usr/bin/qemu-system-x86_64"));
+    /// assert_eq!(d.devices.items.len(), 2);
+    /// ```
     pub fn device(mut self, dev: impl Into<Device>) -> Self {
         self.d.devices.items.push(dev.into());
         self
     }
 
     /// Add a controller.
+    ///
+    /// ```
+    /// use domxml::{Controller, Domain, ScsiModel};
+    /// let d = Domain::builder("vm1").controller(Controller::scsi(0, ScsiModel::Lsilogic)).build().unwrap();
+    /// let (_, c) = d.devices.controllers().next().unwrap();
+    /// assert_eq!(c.scsi_model(), Some(ScsiModel::Lsilogic));
+    /// ```
     pub fn controller(self, c: Controller) -> Self {
         self.device(c)
     }
 
     /// Add a disk.
+    ///
+    /// ```
+    /// let d = domxml::Domain::builder("vm1").disk(domxml::Disk::file("/a.img", "vda")).build().unwrap();
+    /// let (i, disk) = d.devices.disks().next().unwrap();
+    /// assert_eq!((i, disk.dev()), (0, Some("vda")));
+    /// ```
     pub fn disk(self, d: Disk) -> Self {
         self.device(d)
     }
 
     /// Add a hostdev.
+    ///
+    /// ```
+    /// use domxml::{Domain, Hostdev, HostdevType};
+    /// let d = Domain::builder("vm1").hostdev(Hostdev::pci(0, 1, 0, 0)).build().unwrap();
+    /// let (_, h) = d.devices.hostdevs().next().unwrap();
+    /// assert_eq!(h.kind, HostdevType::Pci);
+    /// ```
     pub fn hostdev(self, h: Hostdev) -> Self {
         self.device(h)
     }
 
     /// Validate and return the domain, or every error.
+    ///
+    /// ```
+    /// use domxml::{Disk, Domain};
+    /// assert!(Domain::builder("vm1").disk(Disk::file("/a.img", "vda")).build().is_ok());
+    /// let twice = Domain::builder("vm1").disk(Disk::file("/a.img", "vda")).disk(Disk::file("/b.img", "vda"));
+    /// let errors = twice.build().unwrap_err();
+    /// assert!(errors.iter().all(|e| e.is_error()));
+    /// assert_eq!(errors[0].code, domxml::codes::E022);
+    /// ```
     pub fn build(self) -> Result<Domain, BuildError> {
         let errors: Vec<Diagnostic> = crate::validate::validate_domain(&self.d)
             .into_iter()
@@ -142,6 +239,14 @@ impl DomainBuilder {
     }
 
     /// The domain without validation, for tests that need an invalid one.
+    ///
+    /// ```
+    /// use domxml::{Disk, Domain};
+    /// let bad = Domain::builder("vm1").disk(Disk::file("/a.img", "vda")).disk(Disk::file("/b.img", "vda"));
+    /// let d = bad.build_unchecked(); // two disks named vda, kept as they are
+    /// assert_eq!(d.devices.disks().count(), 2);
+    /// assert!(d.edit().build().is_err());
+    /// ```
     pub fn build_unchecked(self) -> Domain {
         self.d
     }
@@ -181,6 +286,12 @@ impl Controller {
     }
 
     /// A virtio-scsi controller at an index.
+    ///
+    /// ```
+    /// let c = domxml::Controller::virtio_scsi(2);
+    /// assert_eq!(c.index, Some(2));
+    /// assert_eq!(c.scsi_model(), Some(domxml::ScsiModel::VirtioScsi));
+    /// ```
     pub fn virtio_scsi(index: u32) -> Controller {
         Controller::scsi(index, ScsiModel::VirtioScsi)
     }
@@ -222,6 +333,13 @@ impl Disk {
     }
 
     /// A host block device as a disk.
+    ///
+    /// ```
+    /// use domxml::{Disk, DiskDevice, DiskType};
+    /// let d = Disk::block("/dev/sdb", "vdb");
+    /// assert_eq!((d.kind, d.device()), (Some(DiskType::Block), DiskDevice::Disk));
+    /// assert_eq!(d.source.unwrap().dev.as_deref(), Some("/dev/sdb"));
+    /// ```
     pub fn block(dev: impl Into<String>, target: &str) -> Disk {
         let src = DiskSource {
             dev: Some(dev.into()),
@@ -243,6 +361,13 @@ impl Disk {
     }
 
     /// A CD-ROM image (read-only).
+    ///
+    /// ```
+    /// let d = domxml::Disk::cdrom("/srv/install.iso", "hdc");
+    /// assert_eq!(d.device(), domxml::DiskDevice::Cdrom);
+    /// assert!(d.readonly);
+    /// assert_eq!(d.bus(), Some(domxml::DiskBus::Ide));
+    /// ```
     pub fn cdrom(path: impl Into<String>, target: &str) -> Disk {
         let src = DiskSource {
             file: Some(path.into()),
@@ -254,30 +379,63 @@ impl Disk {
     }
 
     /// Put the disk at a drive address (controller, bus, target, unit).
+    ///
+    /// ```
+    /// let d = domxml::Disk::file("/a.img", "sda").drive_address(1, 0, 0, 3);
+    /// let addr = d.address.unwrap();
+    /// assert_eq!(addr.as_drive().unwrap().tuple(), (1, 0, 0, 3));
+    /// ```
     pub fn drive_address(mut self, controller: u32, bus: u32, target: u32, unit: u32) -> Disk {
         self.address = Some(drive(controller, bus, target, unit));
         self
     }
 
     /// Set the target bus explicitly.
+    ///
+    /// ```
+    /// use domxml::{Disk, DiskBus};
+    /// let d = Disk::file("/a.img", "sdb").on_bus(DiskBus::Usb); // sdX alone would mean scsi
+    /// assert_eq!(d.bus(), Some(DiskBus::Usb));
+    /// ```
     pub fn on_bus(mut self, bus: DiskBus) -> Disk {
         self.target.get_or_insert_with(DiskTarget::default).bus = Some(bus);
         self
     }
 
     /// Set the image format (`qcow2`, …).
+    ///
+    /// ```
+    /// let d = domxml::Disk::file("/a.qcow2", "vda");
+    /// assert_eq!(d.driver.as_ref().unwrap().format.as_deref(), Some("raw"));
+    /// let d = d.format("qcow2");
+    /// assert_eq!(d.driver.unwrap().format.as_deref(), Some("qcow2"));
+    /// ```
     pub fn format(mut self, format: impl Into<String>) -> Disk {
         self.driver.get_or_insert_with(DiskDriver::default).format = Some(format.into());
         self
     }
 
     /// Mark the disk read-only.
+    ///
+    /// ```
+    /// let d = domxml::Disk::file("/a.img", "vda");
+    /// assert!(!d.readonly);
+    /// assert!(d.readonly().readonly);
+    /// ```
     pub fn readonly(mut self) -> Disk {
         self.readonly = true;
         self
     }
 
     /// A user alias (`ua-…`).
+    ///
+    /// ```
+    /// use domxml::{Disk, Domain};
+    /// let d = Domain::builder("vm1").disk(Disk::file("/a.img", "vda").alias("ua-data")).build().unwrap();
+    /// assert_eq!(d.devices.disks().next().unwrap().1.alias.as_deref(), Some("ua-data"));
+    /// let bad = Domain::builder("vm1").disk(Disk::file("/a.img", "vda").alias("ua-my disk")).build();
+    /// assert_eq!(bad.unwrap_err()[0].code, domxml::codes::E081); // no spaces after ua-
+    /// ```
     pub fn alias(mut self, alias: impl Into<String>) -> Disk {
         self.alias = Some(alias.into());
         self
@@ -311,6 +469,12 @@ fn bus_of(target: &str) -> DiskBus {
 
 impl Adapter {
     /// An adapter named by today's host number (`scsi_host2`).
+    ///
+    /// ```
+    /// use domxml::model::AdapterForm;
+    /// let a = domxml::Adapter::named("scsi_host2");
+    /// assert!(matches!(a.form(), Ok(AdapterForm::HostNumber(2))));
+    /// ```
     pub fn named(name: impl Into<String>) -> Adapter {
         Adapter {
             name: Some(name.into()),
@@ -333,6 +497,13 @@ impl Adapter {
     }
 
     /// An FC adapter (vHBA) named by its WWNN and WWPN.
+    ///
+    /// ```
+    /// use domxml::model::{AdapterForm, AdapterType};
+    /// let a = domxml::Adapter::fc_host("20000000c9831b4b", "10000000c9831b4b");
+    /// assert_eq!(a.kind, Some(AdapterType::FcHost));
+    /// assert!(matches!(a.form(), Ok(AdapterForm::FcHost { .. })));
+    /// ```
     pub fn fc_host(wwnn: impl Into<String>, wwpn: impl Into<String>) -> Adapter {
         Adapter {
             kind: Some(crate::model::AdapterType::FcHost),
@@ -370,6 +541,13 @@ impl Hostdev {
     }
 
     /// A host PCI function assigned with VFIO (`managed='yes'`).
+    ///
+    /// ```
+    /// use domxml::{model::YesNo, Hostdev, HostdevType};
+    /// let h = Hostdev::pci(0, 0x3b, 0, 1);
+    /// assert_eq!((h.kind, h.managed), (HostdevType::Pci, Some(YesNo::Yes)));
+    /// assert_eq!(h.source.unwrap().pci_address.unwrap().to_bdf(), "0000:3b:00.1");
+    /// ```
     pub fn pci(domain: u32, bus: u32, slot: u32, function: u32) -> Hostdev {
         let mut h = Hostdev::new(HostdevType::Pci);
         h.managed = Some(crate::model::YesNo::Yes);
@@ -387,6 +565,13 @@ impl Hostdev {
     }
 
     /// Put the hostdev at a guest drive address.
+    ///
+    /// ```
+    /// use domxml::{Adapter, Hostdev};
+    /// let h = Hostdev::scsi(Adapter::named("scsi_host6"), 0, 3, 5).drive_address(0, 0, 0, 2);
+    /// let addr = h.address.unwrap();
+    /// assert_eq!(addr.as_drive().unwrap().tuple(), (0, 0, 0, 2));
+    /// ```
     pub fn drive_address(mut self, controller: u32, bus: u32, target: u32, unit: u32) -> Hostdev {
         self.address = Some(drive(controller, bus, target, unit));
         self

@@ -2,12 +2,27 @@
 //! once attached to a source, a line and column.
 //!
 //! The meaning of every code is listed in `docs/error-codes.md`; codes are never renumbered.
+//!
+//! ```
+//! let c = domxml::check_str("<domain type='qemu'><bogus/></domain>");
+//! let w = c.warnings().next().unwrap();
+//! assert_eq!((w.code.as_str(), w.path.as_str()), ("W001", "/domain/bogus"));
+//! let pos = w.pos.unwrap();
+//! assert_eq!((pos.line, pos.column), (1, 21));
+//! ```
 
 use crate::xml::{Pos, SourceMap};
 use serde::Serialize;
 use std::fmt;
 
 /// How bad a diagnostic is.
+///
+/// ```
+/// use domxml::{codes, Severity};
+/// assert_eq!(codes::W001.severity(), Severity::Warning);
+/// assert!(Severity::Warning < Severity::Error);
+/// assert_eq!(serde_json::to_string(&Severity::Error).unwrap(), r#""error""#);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -19,6 +34,12 @@ pub enum Severity {
 
 /// A stable diagnostic code, such as `E011`. See `docs/error-codes.md`; every code is a
 /// constant in [`codes`].
+///
+/// ```
+/// let code = domxml::codes::E011;
+/// assert_eq!(code.to_string(), "E011");
+/// assert_eq!(serde_json::to_string(&code).unwrap(), r#""E011""#);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Code(pub(crate) &'static str);
@@ -35,10 +56,22 @@ impl Code {
     }
 
     /// The code as text.
+    ///
+    /// ```
+    /// let code = domxml::codes::E092;
+    /// assert_eq!(code.as_str(), "E092");
+    /// assert_eq!(domxml::Code::parse(code.as_str()), Some(code));
+    /// ```
     pub fn as_str(&self) -> &'static str {
         self.0
     }
     /// Warnings are the `W` codes.
+    ///
+    /// ```
+    /// use domxml::{codes, Severity};
+    /// assert_eq!(codes::W002.severity(), Severity::Warning);
+    /// assert_eq!(codes::E001.severity(), Severity::Error);
+    /// ```
     pub fn severity(&self) -> Severity {
         if self.0.starts_with('W') {
             Severity::Warning
@@ -84,6 +117,14 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic at a path; its severity follows its code.
+    ///
+    /// ```
+    /// use domxml::{codes, Diagnostic, Severity};
+    /// let d = Diagnostic::new(codes::W002, "/domain/@color", "unknown attribute 'color'");
+    /// assert_eq!(d.severity, Severity::Warning);
+    /// assert_eq!(d.to_string(), "W002: unknown attribute 'color' (at /domain/@color)");
+    /// assert!(d.hint.is_none() && d.pos.is_none());
+    /// ```
     pub fn new(code: Code, path: impl Into<String>, message: impl Into<String>) -> Self {
         Diagnostic {
             code,
@@ -96,12 +137,27 @@ impl Diagnostic {
     }
 
     /// Attach a hint.
+    ///
+    /// ```
+    /// let d = domxml::Diagnostic::new(domxml::codes::W002, "/domain/@color", "unknown attribute")
+    ///     .hint("remove it");
+    /// assert_eq!(d.hint.as_deref(), Some("remove it"));
+    /// ```
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(bounded(hint.into()));
         self
     }
 
     /// Attach a position.
+    ///
+    /// ```
+    /// use domxml::{codes, xml::Pos, Diagnostic};
+    /// let pos = Pos { line: 3, column: 5, offset: 41 };
+    /// let d = Diagnostic::new(codes::E005, "/domain", "missing type").at(pos);
+    /// assert_eq!(d.pos, Some(pos));
+    /// let unknown = Diagnostic::new(codes::E005, "/domain", "missing type").at(Pos::default());
+    /// assert_eq!(unknown.pos, None); // a zeroed position is not attached
+    /// ```
     pub fn at(mut self, pos: Pos) -> Self {
         if pos.is_known() {
             self.pos = Some(pos);
@@ -110,6 +166,14 @@ impl Diagnostic {
     }
 
     /// Fill in the position from a source map when it is not known yet.
+    ///
+    /// ```
+    /// let parsed = domxml::codec::parse_str("<domain type='qemu'>\n  <name>g</name>\n</domain>").unwrap();
+    /// let mut d = domxml::Diagnostic::new(domxml::codes::E005, "/domain/name", "a message");
+    /// d.locate(&parsed.source_map);
+    /// let pos = d.pos.unwrap();
+    /// assert_eq!((pos.line, pos.column), (2, 3));
+    /// ```
     pub fn locate(&mut self, map: &SourceMap) {
         if self.pos.is_none() {
             self.pos = map.lookup(&self.path);
@@ -117,6 +181,12 @@ impl Diagnostic {
     }
 
     /// True for errors.
+    ///
+    /// ```
+    /// use domxml::{codes, Diagnostic};
+    /// assert!(Diagnostic::new(codes::E022, "/domain/devices/disk[2]", "duplicate").is_error());
+    /// assert!(!Diagnostic::new(codes::W001, "/domain/bogus", "unknown element").is_error());
+    /// ```
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
@@ -133,6 +203,13 @@ impl fmt::Display for Diagnostic {
 }
 
 /// The longest value a message quotes whole, in characters.
+///
+/// ```
+/// use domxml::diag::{clip, QUOTE_MAX};
+/// let fits = "a".repeat(QUOTE_MAX);
+/// assert_eq!(clip(&fits), fits);
+/// assert_ne!(clip(&format!("{fits}a")), format!("{fits}a"));
+/// ```
 pub const QUOTE_MAX: usize = 64;
 
 fn clip_parts(value: &str) -> (String, Option<usize>) {
@@ -154,6 +231,13 @@ fn clip_parts(value: &str) -> (String, Option<usize>) {
 /// length, and with control characters shown as escapes (`\u{1b}`), so that a 64 KiB
 /// attribute or a terminal escape sequence is neither echoed whole nor acted on. Short
 /// printable values come back as they are.
+///
+/// ```
+/// use domxml::diag::clip;
+/// assert_eq!(clip("sda"), "sda");
+/// assert_eq!(clip("\u{1b}[2J"), "\\u{1b}[2J");
+/// assert_eq!(clip(&"x".repeat(100)), format!("{}… (100 characters)", "x".repeat(64)));
+/// ```
 pub fn clip(value: &str) -> String {
     match clip_parts(value) {
         (head, Some(n)) => format!("{head}… ({n} characters)"),
@@ -162,6 +246,12 @@ pub fn clip(value: &str) -> String {
 }
 
 /// [`clip`] in single quotes, as messages quote values: `'sda'`, `'aaaa…' (65536 characters)`.
+///
+/// ```
+/// use domxml::diag::quote;
+/// assert_eq!(quote("sda"), "'sda'");
+/// assert_eq!(quote(&"x".repeat(100)), format!("'{}…' (100 characters)", "x".repeat(64)));
+/// ```
 pub fn quote(value: &str) -> String {
     match clip_parts(value) {
         (head, Some(n)) => format!("'{head}…' ({n} characters)"),
@@ -171,6 +261,13 @@ pub fn quote(value: &str) -> String {
 
 /// The longest message or hint a diagnostic keeps, in characters: a safety net for messages
 /// that pass on text from elsewhere (a host check's reason) unclipped.
+///
+/// ```
+/// use domxml::{codes, diag::MESSAGE_MAX, Diagnostic};
+/// let d = Diagnostic::new(codes::E092, "/domain", "x".repeat(5000));
+/// assert_eq!(d.message.chars().count(), MESSAGE_MAX + 1); // the kept part and an ellipsis
+/// assert!(d.message.ends_with('…'));
+/// ```
 pub const MESSAGE_MAX: usize = 1000;
 
 fn bounded(s: String) -> String {
@@ -181,6 +278,15 @@ fn bounded(s: String) -> String {
 }
 
 /// Codes, by family. Kept in one place so that a code cannot be used with two meanings.
+///
+/// ```
+/// use domxml::codes;
+/// assert!(codes::ALL.contains(&codes::E011));
+/// let mut texts: Vec<&str> = codes::ALL.iter().map(|c| c.as_str()).collect();
+/// texts.sort();
+/// texts.dedup();
+/// assert_eq!(texts.len(), codes::ALL.len()); // no code twice
+/// ```
 pub mod codes {
     use super::Code;
     macro_rules! codes {

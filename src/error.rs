@@ -7,6 +7,14 @@ use crate::resolve::ResolveError;
 use std::fmt;
 
 /// Every error diagnostic of a document that does not parse or does not validate, located.
+///
+/// ```
+/// use domxml::{Disk, Domain};
+/// let twice = Domain::builder("vm1").disk(Disk::file("/a.img", "vda")).disk(Disk::file("/b.img", "vda"));
+/// let ds: domxml::Diagnostics = twice.build().unwrap_err();
+/// assert_eq!(ds.len(), ds.0.len()); // derefs to the slice of diagnostics
+/// assert!(ds.to_string().starts_with("the document is invalid (1 error)\nE022 /domain/devices/disk[2]"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(transparent)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
@@ -39,6 +47,15 @@ impl std::ops::Deref for Diagnostics {
 }
 
 /// Why a root function failed.
+///
+/// ```
+/// use domxml::Error;
+/// let opts = domxml::Options::default();
+/// let bad = domxml::convert_str("<domain type='qemu'><name>g</domain>", &opts).unwrap_err();
+/// assert!(matches!(bad, Error::Invalid(_))); // not well-formed
+/// let xen = domxml::convert_str("<domain type='xen'><name>g</name></domain>", &opts).unwrap_err();
+/// assert!(matches!(xen, Error::Emit(_))); // valid, but not for QEMU
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -57,6 +74,13 @@ pub enum Error {
 impl Error {
     /// The diagnostics of the error, when it has located ones (invalid documents and emit
     /// errors).
+    ///
+    /// ```
+    /// let err = domxml::convert_str("<domain type='xen'><name>g</name></domain>", &Default::default()).unwrap_err();
+    /// let ds = err.diagnostics();
+    /// assert_eq!((ds.len(), ds[0].code, ds[0].path.as_str()), (1, domxml::codes::E100, "/domain"));
+    /// assert_eq!(ds[0].pos.unwrap().line, 1); // located in the document
+    /// ```
     pub fn diagnostics(&self) -> Vec<&Diagnostic> {
         match self {
             Error::Invalid(ds) => ds.0.iter().collect(),

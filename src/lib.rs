@@ -88,6 +88,14 @@ use std::path::Path;
 
 /// The outcome of checking one document: the model when it parsed, and every diagnostic
 /// (parse errors, warnings and validation errors), located, in source order.
+///
+/// ```
+/// let ok = domxml::check_str("<domain type='qemu'><name>g</name></domain>");
+/// assert!(ok.parsed.is_some() && ok.diagnostics.is_empty());
+/// let broken = domxml::check_str("<domain type='qemu'><name>g</domain>");
+/// assert!(broken.parsed.is_none());
+/// assert_eq!(broken.diagnostics[0].code, domxml::codes::E001);
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Checked {
@@ -99,6 +107,12 @@ pub struct Checked {
 
 impl Checked {
     /// True when nothing is an error. With `strict`, warnings count as errors.
+    ///
+    /// ```
+    /// let c = domxml::check_str("<domain type='qemu' color='red'><name>g</name></domain>");
+    /// assert!(c.is_valid(false)); // an unknown attribute is only a warning
+    /// assert!(!c.is_valid(true));
+    /// ```
     pub fn is_valid(&self, strict: bool) -> bool {
         !self
             .diagnostics
@@ -107,16 +121,39 @@ impl Checked {
     }
 
     /// The errors.
+    ///
+    /// ```
+    /// let c = domxml::check_str("<domain type='qemu'><devices>\
+    ///   <disk type='file'><source file='/a.img'/><target dev='vda' bus='virtio'/></disk>\
+    ///   <disk type='file'><source file='/b.img'/><target dev='vda' bus='virtio'/></disk>\
+    ///   </devices></domain>");
+    /// let codes: Vec<_> = c.errors().map(|d| d.code).collect();
+    /// assert_eq!(codes, [domxml::codes::E022]); // two disks named vda
+    /// ```
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
         self.diagnostics.iter().filter(|d| d.is_error())
     }
 
     /// The warnings.
+    ///
+    /// ```
+    /// let c = domxml::check_str("<domain type='qemu' color='red'><name>g</name></domain>");
+    /// let w = c.warnings().next().unwrap();
+    /// assert_eq!((w.code, w.severity), (domxml::codes::W002, domxml::Severity::Warning));
+    /// assert_eq!(c.errors().count(), 0);
+    /// ```
     pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
         self.diagnostics.iter().filter(|d| !d.is_error())
     }
 
     /// The domain, when the document parsed and is a domain.
+    ///
+    /// ```
+    /// let c = domxml::check_str("<domain type='kvm'><name>g</name></domain>");
+    /// assert_eq!(c.domain().unwrap().kind, domxml::DomainType::Kvm);
+    /// let pool = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/pools/pool-scsi-adapter-name.xml"));
+    /// assert!(domxml::check_str(pool).domain().is_none()); // parsed, but a pool
+    /// ```
     pub fn domain(&self) -> Option<&Domain> {
         match &self.parsed.as_ref()?.definition {
             Definition::Domain(d) => Some(d),
@@ -172,6 +209,14 @@ impl Checked {
 }
 
 /// Parse and validate one document.
+///
+/// ```
+/// let xml = b"<domain type='qemu'><name>g</name></domain>";
+/// assert!(domxml::check(xml, domxml::Limits::default()).is_valid(true));
+/// let tight = domxml::Limits { max_bytes: 16, ..Default::default() };
+/// let c = domxml::check(xml, tight);
+/// assert_eq!(c.errors().next().unwrap().code, domxml::codes::E006); // over the size bound
+/// ```
 pub fn check(bytes: &[u8], limits: Limits) -> Checked {
     match codec::parse_bytes(bytes, limits) {
         Err(diagnostics) => Checked {
@@ -213,6 +258,17 @@ pub fn check_str(xml: &str) -> Checked {
 ///
 /// This is what `domxml validate --sysfs-root DIR` adds: a definition checked against the
 /// host it is meant for (or a `domxml sysfs-snapshot` of it), with located errors.
+///
+/// ```
+/// let root = domxml::SysfsRoot::at(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sysfs/q35")).unwrap();
+/// let idx = domxml::resolve::Index::scan(&root).unwrap();
+/// let mut c = domxml::check_str("<domain type='qemu'><devices><hostdev mode='subsystem' type='scsi'>\
+///   <source><adapter name='scsi_host42'/><address bus='0' target='0' unit='0'/></source>\
+///   </hostdev></devices></domain>");
+/// assert!(c.is_valid(false));
+/// domxml::check_host(&mut c, &idx); // the fixture host has no scsi_host42
+/// assert_eq!(c.errors().next().unwrap().code, domxml::codes::E092);
+/// ```
 pub fn check_host(checked: &mut Checked, idx: &resolve::Index) {
     if !checked.is_valid(false) {
         return;
@@ -246,6 +302,17 @@ pub fn check_host(checked: &mut Checked, idx: &resolve::Index) {
 }
 
 /// Where a conversion finds the host devices a domain names.
+///
+/// ```
+/// use domxml::{convert_bytes, Host};
+/// let xml = b"<domain type='qemu'><name>g</name><devices><hostdev mode='subsystem' type='scsi'>\
+///   <source><adapter name='scsi_host6'/><address bus='0' target='3' unit='5'/></source>\
+///   </hostdev></devices></domain>";
+/// let root = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sysfs/q35");
+/// let argv = |host| convert_bytes(xml, Default::default(), &Default::default(), host).unwrap().args.argv().join(" ");
+/// assert!(argv(Host::Offline).contains("/dev/sg0"));
+/// assert!(argv(Host::Sysfs(root.as_ref())).contains("/dev/sg2")); // 6:0:3:5 in the fixture
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 #[non_exhaustive]
 pub enum Host<'a> {
@@ -260,6 +327,13 @@ pub enum Host<'a> {
 }
 
 /// Check, resolve and convert one document. Emit errors are located in the document.
+///
+/// ```
+/// let pool = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/pools/pool-scsi-adapter-name.xml"));
+/// let opts = domxml::Options::default();
+/// let err = domxml::convert_bytes(pool, Default::default(), &opts, domxml::Host::Offline).unwrap_err();
+/// assert_eq!(err.diagnostics()[0].code, domxml::codes::E100); // a pool has no command line
+/// ```
 pub fn convert_bytes(
     bytes: &[u8],
     limits: Limits,

@@ -40,6 +40,14 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// How to convert.
+///
+/// ```
+/// use std::path::Path;
+/// let opts = domxml::Options::default();
+/// assert_eq!(opts.caps.version, domxml::QemuVersion::DEFAULT);
+/// assert_eq!(opts.secrets_dir, Path::new("/etc/domxml/secrets"));
+/// assert!(opts.run_dir.is_none() && !opts.check_secrets);
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Options {
@@ -81,24 +89,53 @@ impl Options {
     }
 
     /// Set the target QEMU's capabilities.
+    ///
+    /// ```
+    /// use domxml::{codes, Caps, Options};
+    /// let mut caps = Caps::default();
+    /// caps.without.insert("lsi".into()); // a QEMU built without the LSI adapter
+    /// let opts = Options::default().caps(caps);
+    /// let xml = "<domain type='qemu'><devices><controller type='scsi' model='lsilogic'/></devices></domain>";
+    /// assert_eq!(domxml::convert_str(xml, &opts).unwrap_err().diagnostics()[0].code, codes::E101);
+    /// ```
     pub fn caps(mut self, caps: Caps) -> Self {
         self.caps = caps;
         self
     }
 
     /// Set the runtime directory.
+    ///
+    /// ```
+    /// let opts = domxml::Options::default().run_dir("/tmp/vm1");
+    /// let c = domxml::convert_str("<domain type='qemu'><name>g</name></domain>", &opts).unwrap();
+    /// assert!(c.args.argv().iter().any(|a| a.contains("path=/tmp/vm1/monitor.sock")));
+    /// ```
     pub fn run_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.run_dir = Some(dir.into());
         self
     }
 
     /// Set where secret files are read from.
+    ///
+    /// ```
+    /// let xml = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/domains/disk-lun-iscsi-network-auth.xml"));
+    /// let opts = domxml::Options::default().secrets_dir("/srv/secrets");
+    /// let c = domxml::convert_str(xml, &opts).unwrap();
+    /// assert!(c.args.argv().iter().any(|a| a.contains("/srv/secrets/libvirtiscsi")));
+    /// ```
     pub fn secrets_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.secrets_dir = dir.into();
         self
     }
 
     /// Fail when a secret file does not exist.
+    ///
+    /// ```
+    /// let xml = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/domains/disk-lun-iscsi-network-auth.xml"));
+    /// let opts = domxml::Options::default().secrets_dir("/nonexistent").check_secrets(true);
+    /// let err = domxml::convert_str(xml, &opts).unwrap_err();
+    /// assert_eq!(err.diagnostics()[0].code, domxml::codes::E110);
+    /// ```
     pub fn check_secrets(mut self, check: bool) -> Self {
         self.check_secrets = check;
         self
@@ -107,6 +144,13 @@ impl Options {
 
 /// A device domxml does not emit (it still takes its PCI slot, so the others land where
 /// libvirt puts them), or a whole-host controller emitted empty.
+///
+/// ```
+/// let c = domxml::convert_str("<domain type='qemu'><name>g</name><devices>\
+///   <interface type='user'/></devices></domain>", &Default::default()).unwrap();
+/// assert_eq!(c.notes[0].path, "/domain/devices/interface");
+/// assert_eq!(c.notes[0].to_string(), format!("{}: {}", c.notes[0].path, c.notes[0].message));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Note {
     /// The element path of the device.
@@ -122,6 +166,14 @@ impl fmt::Display for Note {
 }
 
 /// A converted domain: the command line and notes for the user.
+///
+/// ```
+/// let c = domxml::convert_str("<domain type='qemu'><name>g</name></domain>", &Default::default()).unwrap();
+/// assert_eq!(c.args.argv()[0], "/usr/bin/qemu-system-x86_64");
+/// assert!(c.notes.is_empty() && c.host_warnings.is_empty());
+/// let json = serde_json::to_value(&c).unwrap(); // args serialize as the argv array
+/// assert_eq!(json["args"][0], "/usr/bin/qemu-system-x86_64");
+/// ```
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct Converted {
@@ -156,6 +208,14 @@ impl Converted {
 ///
 /// Validation is the caller's job ([`crate::check`] does it for a document); a domain that does
 /// not validate may still convert, or fail with a less helpful error.
+///
+/// ```
+/// let checked = domxml::check_str("<domain type='qemu'><name>g</name></domain>");
+/// assert!(checked.is_valid(false));
+/// let d = checked.domain().unwrap();
+/// let out = domxml::convert(d, &domxml::resolve::offline(d), &Default::default()).unwrap();
+/// assert!(out.args.argv().iter().any(|a| a == "guest=g,debug-threads=on"));
+/// ```
 pub fn convert(
     domain: &Domain,
     resolved: &ResolvedDomain,
