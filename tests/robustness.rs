@@ -124,6 +124,47 @@ fn invalid_utf8_right_after_a_whole_number_of_blocks_is_located() {
     }
 }
 
+/// Found by fuzzing after T1: a document opening with two byte order marks. One is skipped
+/// as a byte order mark; the second is the character U+FEFF before the root, which libxml2
+/// refuses, and which quick-xml also skipped, shifting every position by three bytes, until
+/// slicing the XML declaration at such a position split a character (a panic in every
+/// build). A declaration after anything else (here a line break) is refused as libxml2
+/// refuses it ("XML declaration allowed only at the start of the document").
+#[test]
+fn a_second_byte_order_mark_or_a_late_declaration_is_a_located_error() {
+    for (name, says) in [
+        (
+            "t2-two-byte-order-marks-then-declaration.xml",
+            "a second byte order mark",
+        ),
+        (
+            "t2-declaration-after-a-line-break.xml",
+            "not at the start of the document",
+        ),
+    ] {
+        let path = format!("fixtures/fuzz/{name}");
+        let o = cli_capped(
+            &["validate", "--format", "json", &path],
+            std::process::Stdio::null(),
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let rows: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json report");
+        assert_eq!(rows[0]["code"], "E001", "{name}");
+        let message = rows[0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{name}: {message}");
+        let o = cli_capped(&["fmt", &path], std::process::Stdio::null());
+        assert_eq!(o.status.code(), Some(1), "fmt {name}");
+    }
+    // One byte order mark, then the declaration: still a document.
+    let one = "\u{feff}<?xml version='1.0'?>\n<domain type='qemu'><name>g</name></domain>\n";
+    assert!(domxml::check_str(one).is_valid(true));
+}
+
 #[test]
 fn f1_findings_validate_in_bounded_memory() {
     for (name, code) in [

@@ -189,6 +189,18 @@ pub(crate) fn parse_document(bytes: &[u8], limits: Limits) -> Result<ParsedDocum
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // Positions of errors: the line index is built only when there is one.
     let at = |offset: usize| LineIndex::new(text).pos(text, offset);
+    // One byte order mark may open a document; a second one is the character U+FEFF, text
+    // before the root, which libxml2 refuses. quick-xml would skip it too, silently, and count
+    // its positions from after it: every offset into `text` would be 3 bytes off (found by
+    // fuzzing: a declaration sliced at such an offset split a character).
+    if text.starts_with('\u{feff}') {
+        return Err(err(
+            TreeErrorKind::Syntax,
+            "malformed XML: a second byte order mark (U+FEFF) before the root element",
+            Some("remove the extra U+FEFF at the start (two UTF-8 files with byte order marks joined into one?)"),
+            at(0),
+        ));
+    }
     // XML 1.0 §2.2: a document is made of `Char`s only, comments and CDATA included. libxml2
     // refuses the others, so libvirt never reads them; and echoed to a terminal (a raw ESC),
     // they would act on it.
@@ -312,8 +324,21 @@ pub(crate) fn parse_document(bytes: &[u8], limits: Limits) -> Result<ParsedDocum
             Event::Comment(c) => misc(&mut b, Kind::Comment, &c, start, root_done, &mut prolog, &mut epilog, &range_of),
             Event::PI(p) => misc(&mut b, Kind::Pi, &p, start, root_done, &mut prolog, &mut epilog, &range_of),
             Event::Decl(_) => {
+                // XML 1.0 §2.8: the declaration, when there is one, is the very first thing
+                // (after a byte order mark). libxml2 refuses one anywhere else.
                 let end = reader.buffer_position() as usize;
-                declaration = Some(eol(text[start..end].trim()).into_owned());
+                let decl = match text.get(start..end) {
+                    Some(d) if start == 0 => d,
+                    _ => {
+                        return Err(err(
+                            TreeErrorKind::Syntax,
+                            "malformed XML: the XML declaration (<?xml …?>) is not at the start of the document",
+                            Some("move <?xml …?> to the very beginning of the file, before any space, comment or line break"),
+                            at(start),
+                        ))
+                    }
+                };
+                declaration = Some(eol(decl.trim()).into_owned());
             }
             Event::DocType(_) => {
                 return Err(err(
