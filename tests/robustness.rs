@@ -79,6 +79,22 @@ fn f1_huge_scsi_controller_index_is_refused_where_it_is_written() {
 /// when a controller's iothread was checked, and four billion `-object iothread` when
 /// converted: it is now E059, found without listing the ids. Run only under the cap, with the
 /// other findings, through both `validate` and `convert`.
+/// `domxml validate --format json PATH` of a document that must be invalid: exit status 1
+/// and the report's rows.
+fn invalid_json_report(path: &str) -> serde_json::Value {
+    let o = cli_capped(
+        &["validate", "--format", "json", path],
+        std::process::Stdio::null(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{path}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).expect("json report")
+}
+
 /// Found by fuzzing the arena tree (after issue 12's fixes): a document whose valid UTF-8
 /// prefix is non-ASCII and a whole number of 256-byte blocks long. Reporting the invalid byte
 /// asked for the position just past that prefix, and the column subtraction underflowed: a
@@ -107,17 +123,7 @@ fn invalid_utf8_right_after_a_whole_number_of_blocks_is_located() {
             .chars()
             .count()
             + 1;
-        let o = cli_capped(
-            &["validate", "--format", "json", &path],
-            std::process::Stdio::null(),
-        );
-        assert_eq!(
-            o.status.code(),
-            Some(1),
-            "{name}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let rows: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json report");
+        let rows = invalid_json_report(&path);
         assert_eq!(rows[0]["code"], "E001", "{name}");
         assert_eq!(rows[0]["line"], line, "{name}");
         assert_eq!(rows[0]["column"], column, "{name}");
@@ -143,17 +149,7 @@ fn a_second_byte_order_mark_or_a_late_declaration_is_a_located_error() {
         ),
     ] {
         let path = format!("fixtures/fuzz/{name}");
-        let o = cli_capped(
-            &["validate", "--format", "json", &path],
-            std::process::Stdio::null(),
-        );
-        assert_eq!(
-            o.status.code(),
-            Some(1),
-            "{name}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let rows: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json report");
+        let rows = invalid_json_report(&path);
         assert_eq!(rows[0]["code"], "E001", "{name}");
         let message = rows[0]["message"].as_str().unwrap_or_default();
         assert!(message.contains(says), "{name}: {message}");
@@ -183,17 +179,7 @@ fn f1_findings_validate_in_bounded_memory() {
             "convert {name}: {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        let o = cli_capped(
-            &["validate", "--format", "json", &path],
-            std::process::Stdio::null(),
-        );
-        assert_eq!(
-            o.status.code(),
-            Some(1),
-            "{name}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let rows: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json report");
+        let rows = invalid_json_report(&path);
         let codes: Vec<&str> = rows
             .as_array()
             .unwrap()
