@@ -161,6 +161,36 @@ fn a_second_byte_order_mark_or_a_late_declaration_is_a_located_error() {
     assert!(domxml::check_str(one).is_valid(true));
 }
 
+/// Found by fuzzing `fmt` (T3): quick-xml reads any run of bytes as an element or attribute
+/// name (`<clo<i 'vda' ='vir/'/>`); domxml accepted it, and `fmt` wrote back text that no
+/// longer read as the same document. libxml2 refuses a name XML 1.0 does not allow, and so
+/// does domxml now, at the name.
+#[test]
+fn an_element_or_attribute_name_xml_does_not_allow_is_a_located_error() {
+    for (name, says, line) in [
+        (
+            "t3-element-name-with-a-less-than-sign.xml",
+            "'clo<i' is not a valid name for an element",
+            13,
+        ),
+        (
+            "t3-attribute-name-starting-with-a-digit.xml",
+            "'2device' is not a valid name for an attribute of <disk>",
+            1,
+        ),
+    ] {
+        let rows = invalid_json_report(&format!("fixtures/fuzz/{name}"));
+        assert_eq!(rows[0]["code"], "E001", "{name}");
+        let message = rows[0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{name}: {message}");
+        assert_eq!(rows[0]["line"], line, "{name}");
+    }
+    // Names XML allows, unusual ones included, still read.
+    let ok = "<domain type='qemu'><name>g</name><metadata><my:é-x.1 _a:b='1' \u{b7}x='2'/></metadata></domain>";
+    let c = domxml::check_str(&ok.replace('\u{b7}', "x\u{b7}"));
+    assert!(c.errors().next().is_none(), "{:?}", c.diagnostics);
+}
+
 #[test]
 fn f1_findings_validate_in_bounded_memory() {
     for (name, code) in [

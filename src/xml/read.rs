@@ -1,7 +1,8 @@
 //! Bytes to a [`Tree`], with bounds; positions are byte offsets (see [`super::lines`]).
 
 use super::chars::{
-    char_name, check_attribute_separation, eol, first_forbidden_char, normalise_attr, unescape,
+    char_name, check_attribute_separation, eol, first_forbidden_char, is_xml_name, normalise_attr,
+    unescape,
 };
 use super::lines::LineIndex;
 use super::tree::{AttrData, Kind, NodeData, Str, Tree, NONE};
@@ -424,6 +425,19 @@ fn content(b: &mut Builder, raw: &[u8], range_of: &impl Fn(&[u8]) -> Option<Str>
     }
 }
 
+/// The error for a name XML 1.0 §2.3 does not allow.
+fn not_a_name(what: &str, name: &str, pos: Pos) -> TreeError {
+    err(
+        TreeErrorKind::Syntax,
+        format!(
+            "malformed XML: {} is not a valid name for {what}",
+            crate::diag::quote(name)
+        ),
+        Some("a name starts with a letter, '_' or ':' and goes on with letters, digits, '-', '.', '_' or ':'"),
+        pos,
+    )
+}
+
 fn start_element(
     b: &mut Builder,
     e: &BytesStart<'_>,
@@ -436,6 +450,9 @@ fn start_element(
     let qname = e.name();
     let name_bytes = qname.as_ref();
     let name = std::str::from_utf8(name_bytes).unwrap_or_default();
+    if !is_xml_name(name) {
+        return Err(not_a_name("an element", name, at(offset)));
+    }
     check_attribute_separation(e, text, name)?;
     let first_attr = b.tree.attrs.len() as u32;
     let base = text.as_ptr() as usize;
@@ -452,6 +469,14 @@ fn start_element(
         // Events borrow from the input, so the key's address locates it in the source.
         let off = (key.as_ptr() as usize).wrapping_sub(base);
         let aoff = if off < text.len() { off } else { offset };
+        let key_name = std::str::from_utf8(key).unwrap_or_default();
+        if !is_xml_name(key_name) {
+            return Err(not_a_name(
+                &format!("an attribute of <{name}>"),
+                key_name,
+                at(aoff),
+            ));
+        }
         let raw = std::str::from_utf8(&a.value).unwrap_or_default();
         let value = match range_of(raw.as_bytes()) {
             Some(r) if !raw.contains(['&', '\r', '\t', '\n']) => r,
