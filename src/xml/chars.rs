@@ -5,6 +5,7 @@
 
 use super::lines::LineIndex;
 use super::read::{err, TreeError, TreeErrorKind};
+use super::Pos;
 use quick_xml::events::BytesStart;
 
 /// XML 1.0 §2.2 `Char`: tab, newline, carriage return and every other character except the
@@ -154,4 +155,33 @@ pub(super) fn is_xml_name(s: &str) -> bool {
             is_name_start(c)
                 || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
         })
+}
+
+/// The error for a name XML 1.0 §2.3 does not allow.
+pub(super) fn not_a_name(what: &str, name: &str, pos: Pos) -> TreeError {
+    err(
+        TreeErrorKind::Syntax,
+        format!(
+            "malformed XML: {} is not a valid name for {what}",
+            crate::diag::quote(name)
+        ),
+        Some("a name starts with a letter, '_' or ':' and goes on with letters, digits, '-', '.', '_' or ':'"),
+        pos,
+    )
+}
+
+/// One byte order mark may open a document (the reader strips it); a second one is the
+/// character U+FEFF, text before the root, which libxml2 refuses. quick-xml would skip it
+/// too, silently, and count its positions from after it: every offset into `text` would be
+/// 3 bytes off (found by fuzzing: a declaration sliced at such an offset split a character).
+pub(super) fn check_single_bom(text: &str) -> Result<(), TreeError> {
+    if text.starts_with('\u{feff}') {
+        return Err(err(
+            TreeErrorKind::Syntax,
+            "malformed XML: a second byte order mark (U+FEFF) before the root element",
+            Some("remove the extra U+FEFF at the start (two UTF-8 files with byte order marks joined into one?)"),
+            LineIndex::new(text).pos(text, 0),
+        ));
+    }
+    Ok(())
 }

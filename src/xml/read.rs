@@ -1,8 +1,8 @@
 //! Bytes to a [`Tree`], with bounds; positions are byte offsets (see [`super::lines`]).
 
 use super::chars::{
-    char_name, check_attribute_separation, eol, first_forbidden_char, is_xml_name, normalise_attr,
-    unescape,
+    char_name, check_attribute_separation, check_single_bom, eol, first_forbidden_char,
+    is_xml_name, normalise_attr, not_a_name, unescape,
 };
 use super::lines::LineIndex;
 use super::tree::{AttrData, Kind, NodeData, Str, Tree, NONE};
@@ -190,18 +190,7 @@ pub(crate) fn parse_document(bytes: &[u8], limits: Limits) -> Result<ParsedDocum
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // Positions of errors: the line index is built only when there is one.
     let at = |offset: usize| LineIndex::new(text).pos(text, offset);
-    // One byte order mark may open a document; a second one is the character U+FEFF, text
-    // before the root, which libxml2 refuses. quick-xml would skip it too, silently, and count
-    // its positions from after it: every offset into `text` would be 3 bytes off (found by
-    // fuzzing: a declaration sliced at such an offset split a character).
-    if text.starts_with('\u{feff}') {
-        return Err(err(
-            TreeErrorKind::Syntax,
-            "malformed XML: a second byte order mark (U+FEFF) before the root element",
-            Some("remove the extra U+FEFF at the start (two UTF-8 files with byte order marks joined into one?)"),
-            at(0),
-        ));
-    }
+    check_single_bom(text)?;
     // XML 1.0 §2.2: a document is made of `Char`s only, comments and CDATA included. libxml2
     // refuses the others, so libvirt never reads them; and echoed to a terminal (a raw ESC),
     // they would act on it.
@@ -423,19 +412,6 @@ fn content(b: &mut Builder, raw: &[u8], range_of: &impl Fn(&[u8]) -> Option<Str>
             b.tree.make(s)
         }
     }
-}
-
-/// The error for a name XML 1.0 §2.3 does not allow.
-fn not_a_name(what: &str, name: &str, pos: Pos) -> TreeError {
-    err(
-        TreeErrorKind::Syntax,
-        format!(
-            "malformed XML: {} is not a valid name for {what}",
-            crate::diag::quote(name)
-        ),
-        Some("a name starts with a letter, '_' or ':' and goes on with letters, digits, '-', '.', '_' or ':'"),
-        pos,
-    )
 }
 
 fn start_element(
