@@ -226,6 +226,14 @@ fn attach_one<B: Backend>(
     Err(last.expect("at least one attempt"))
 }
 
+/// The identity of a device the plan manages (detach and update act only on those).
+fn managed_key(device: &Device) -> Result<DeviceKey, StepError> {
+    match key_of(device, None, "") {
+        Some(Ok(k)) => Ok(k),
+        _ => Err(StepError::Prepare("not a managed device".into())),
+    }
+}
+
 fn detach_one<B: Backend>(
     mgr: &mut Lifecycle<B>,
     device: &Device,
@@ -233,10 +241,7 @@ fn detach_one<B: Backend>(
     opts: Options,
     attempts: &mut u32,
 ) -> Result<(), StepError> {
-    let key = match key_of(device, None, "") {
-        Some(Ok(k)) => k,
-        _ => return Err(StepError::Prepare("not a managed device".into())),
-    };
+    let key = managed_key(device)?;
     let id = match mgr.adopt(&key, targets) {
         Ok(id) => id,
         Err(AdoptError::NotPinned(k)) => {
@@ -260,10 +265,7 @@ fn update_one<B: Backend>(
     opts: Options,
     attempts: &mut u32,
 ) -> Result<(), StepError> {
-    let key = match key_of(device, None, "") {
-        Some(Ok(k)) => k,
-        _ => return Err(StepError::Prepare("not a managed device".into())),
-    };
+    let key = managed_key(device)?;
     let xml = crate::codec::write_device(device).unwrap_or_default();
     let want = crate::codec::device_element(device);
     let mut last = None;
