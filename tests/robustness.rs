@@ -441,6 +441,30 @@ fn f3_fmt_keeps_content_of_single_valued_elements() {
     }
 }
 
+// T4 (fuzzing, campaign 3): a text-valued element whose value is empty but which keeps an
+// unknown child (`<serial s='1'><se/></serial>`) was written with the child indented on its own
+// line, so the value read back as that whitespace.
+#[test]
+fn t4_an_empty_value_beside_kept_content_stays_empty_through_fmt() {
+    let out = assert_fmt_keeps_the_model(&finding("t4-serial-with-no-text-and-a-child.xml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.contains("<serial s='131S'><se/></serial>"), "{out}");
+    let out = assert_fmt_keeps_the_model(&finding("t4-text-valued-elements-with-no-text.xml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    for kept in [
+        "<name x='1'><!-- name note --><n/></name>",
+        "<emulator e='6'><em/><!-- e --></emulator>",
+        "<wwn w='14'><ww/></wwn>",
+        "<vendor v='15'><ve/></vendor>",
+        "<product p='16'><!-- p --></product>",
+    ] {
+        assert!(
+            out.contains(kept),
+            "{kept} is not written as it was read:\n{out}"
+        );
+    }
+}
+
 // F4: text between the children of an element-only element was moved after the known
 // children, re-indented and merged. libvirt ignores it; now it is reported (W004) and left out.
 #[test]

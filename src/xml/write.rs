@@ -116,11 +116,11 @@ fn write_start(out: &mut String, el: &Element) {
     }
 }
 
-/// Mixed content: text beside elements, comments or processing instructions.
+/// Mixed content: text beside elements, comments or processing instructions. An empty text
+/// node counts: it is how the model marks a text-valued element (`<serial>`) whose value is
+/// empty, and indenting such an element's kept children would give it whitespace for a value.
 fn is_mixed(el: &Element) -> bool {
-    el.children
-        .iter()
-        .any(|n| matches!(n, Node::Text(t) if !t.is_empty()))
+    el.children.iter().any(|n| matches!(n, Node::Text(_)))
         && el.children.iter().any(|n| !matches!(n, Node::Text(_)))
 }
 
