@@ -383,6 +383,8 @@ pub(crate) fn read_domain(r: R<'_>) -> Option<Domain> {
         .filter(|n| !DOMAIN_MODELLED.contains(n))
         .collect();
     d.other = r.opaque(&opaque);
+    // In the order they are written back in (libvirt's), so that fmt keeps the model.
+    d.other.sort_by_key(|e| rank(&e.name));
     d.extra = r.finish();
     kind.map(|_| d)
 }
@@ -495,7 +497,7 @@ pub(crate) fn read_pool(r: R<'_>) -> Pool {
             extra: s.finish(),
         }
     });
-    let other = r.opaque(&[
+    let mut other = r.opaque(&[
         "target",
         "capacity",
         "allocation",
@@ -503,6 +505,7 @@ pub(crate) fn read_pool(r: R<'_>) -> Pool {
         "features",
         "refresh",
     ]);
+    other.sort_by_key(|e| pool_rank(&e.name));
     Pool {
         kind,
         name,
@@ -525,6 +528,13 @@ const POOL_ORDER: &[&str] = &[
     "target",
     "refresh",
 ];
+
+fn pool_rank(name: &str) -> usize {
+    POOL_ORDER
+        .iter()
+        .position(|n| *n == name)
+        .unwrap_or(POOL_ORDER.len())
+}
 
 pub(crate) fn write_pool(p: &Pool) -> Element {
     let mut el = Element::new("pool").with_attr("type", p.kind.clone());
@@ -550,12 +560,7 @@ pub(crate) fn write_pool(p: &Pool) -> Element {
         kids.push(se);
     }
     kids.extend(p.other.iter().cloned());
-    kids.sort_by_key(|e| {
-        POOL_ORDER
-            .iter()
-            .position(|n| *n == e.name)
-            .unwrap_or(POOL_ORDER.len())
-    });
+    kids.sort_by_key(|e| pool_rank(&e.name));
     for k in kids {
         el.push(k);
     }

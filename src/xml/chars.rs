@@ -149,6 +149,15 @@ fn is_name_start(c: char) -> bool {
 /// not a `Name`, and written back such a name does not read as the same document (found by
 /// fuzzing `fmt`).
 pub(super) fn is_xml_name(s: &str) -> bool {
+    // Nearly every name is ASCII: decide those a byte at a time.
+    if let Some((&first, rest)) = s.as_bytes().split_first() {
+        if s.is_ascii() {
+            return (first.is_ascii_alphabetic() || matches!(first, b'_' | b':'))
+                && rest
+                    .iter()
+                    .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'-' | b'.'));
+        }
+    }
     let mut chars = s.chars();
     chars.next().is_some_and(is_name_start)
         && chars.all(|c| {

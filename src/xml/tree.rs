@@ -401,13 +401,15 @@ impl<'t> El<'t> {
     /// An owned copy of the subtree without positions, whitespace between elements left out:
     /// how the model keeps content it carries verbatim.
     pub(crate) fn to_element(self) -> Element {
-        let has_elements = self.elements().next().is_some();
+        // Whitespace beside elements, comments or processing instructions is layout (the
+        // writer indents such content); text with nothing else is a value and stays.
+        let has_markup = self.children().any(|c| !matches!(c, Child::Text(_)));
         Element {
             name: self.name().to_string(),
             attrs: self.owned_attrs(false),
             children: self
                 .children()
-                .filter(|c| !(has_elements && matches!(c, Child::Text(t) if t.trim().is_empty())))
+                .filter(|c| !(has_markup && matches!(c, Child::Text(t) if t.trim().is_empty())))
                 .map(|c| c.owned())
                 .collect(),
             pos: Pos::default(),
