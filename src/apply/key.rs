@@ -245,7 +245,7 @@ pub fn managed_ids(
     resolved: Option<&ResolvedDomain>,
     ids: Option<&std::collections::BTreeMap<usize, String>>,
 ) -> Result<Vec<Managed>, KeyError> {
-    let paths = d.devices.paths();
+    let paths = crate::model::DevicePaths::of(&d.devices);
     let mut out: Vec<Managed> = Vec::new();
     let mut seen: std::collections::HashMap<DeviceKey, String> = Default::default();
     for (i, dev) in d.devices.items.iter().enumerate() {
@@ -261,16 +261,16 @@ pub fn managed_ids(
         }
         if let Some(other) = seen.get(&key) {
             return Err(KeyError::Duplicate {
-                path: paths[i].clone(),
+                path: paths[i].to_string(),
                 other: other.clone(),
                 key: key.to_string(),
             });
         }
-        seen.insert(key.clone(), paths[i].clone());
+        seen.insert(key.clone(), paths[i].to_string());
         out.push(Managed {
             key,
             item: i,
-            path: paths[i].clone(),
+            path: paths[i].to_string(),
             device: dev.clone(),
         });
     }

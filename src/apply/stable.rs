@@ -107,7 +107,7 @@ fn written_key(d: &Device) -> String {
 pub fn realize(d: &Domain, idx: Option<&Index>) -> Result<Realized, RealizeError> {
     let def = crate::Definition::Domain(Box::new(d.clone()));
     let resolved = idx.map(|i| crate::resolve::resolve_with_index(&def, i));
-    let paths = d.devices.paths();
+    let paths = crate::model::DevicePaths::of(&d.devices);
     let mut out = d.clone();
     out.devices.items.clear();
     let mut ids = BTreeMap::new();
@@ -125,13 +125,13 @@ pub fn realize(d: &Domain, idx: Option<&Index>) -> Result<Realized, RealizeError
         let stable = adapter.is_some_and(|a| !named(a))
             || matches!(dev, Device::Controller(c) if c.source.is_some());
         let unresolved = |reason: String| RealizeError::Unresolved {
-            path: paths[i].clone(),
+            path: paths[i].to_string(),
             adapter: adapter.map(adapter_identity).unwrap_or_default(),
             reason,
         };
         if stable && idx.is_none() {
             return Err(RealizeError::NeedsHost {
-                path: paths[i].clone(),
+                path: paths[i].to_string(),
                 adapter: adapter.map(adapter_identity).unwrap_or_default(),
             });
         }

@@ -377,12 +377,15 @@ pub(crate) fn read_domain(r: R<'_>) -> Option<Domain> {
         .map(|x| read_devices(x, &mut kept))
         .unwrap_or_default();
     d.child_extra = kept;
-    let opaque: Vec<&'static str> = DOMAIN_ORDER
-        .iter()
-        .copied()
-        .filter(|n| !DOMAIN_MODELLED.contains(n))
-        .collect();
-    d.other = r.opaque(&opaque);
+    static OPAQUE: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let opaque = OPAQUE.get_or_init(|| {
+        DOMAIN_ORDER
+            .iter()
+            .copied()
+            .filter(|n| !DOMAIN_MODELLED.contains(n))
+            .collect()
+    });
+    d.other = r.opaque(opaque);
     // In the order they are written back in (libvirt's), so that fmt keeps the model.
     d.other.sort_by_key(|e| rank(&e.name));
     d.extra = r.finish();

@@ -74,6 +74,7 @@ pub fn parse_bytes(bytes: &[u8], limits: Limits) -> Result<Parsed, Vec<Diagnosti
         "domain" => domain::read_domain(r).map(|d| Definition::Domain(Box::new(d))),
         "pool" => Some(Definition::Pool(Box::new(domain::read_pool(r)))),
         other => {
+            drop(r);
             let mut d = Diagnostic::new(
                 codes::E002,
                 format!("/{other}"),

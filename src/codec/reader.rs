@@ -10,6 +10,8 @@ use std::cell::{Cell, RefCell};
 #[derive(Default)]
 pub(crate) struct Ctx {
     pub diags: RefCell<Vec<Diagnostic>>,
+    /// Buffers for the names each element's reader is given (see `Names`).
+    names: RefCell<Vec<Vec<Known>>>,
 }
 
 impl Ctx {
@@ -79,37 +81,69 @@ impl Used {
     }
 }
 
-/// A short list of names (those a reader asked for, for did-you-mean), kept inline: reading an
-/// element allocates nothing for it unless it asks for more than a dozen names.
-#[derive(Default)]
-struct Names {
-    inline: [&'static str; 12],
-    len: usize,
-    more: Vec<&'static str>,
+/// Names a reader gave for an element: one it asked for, a list it knows (read verbatim), or a
+/// list it lets through without a warning. Only an element with something unknown in it
+/// looks at them again (for a did-you-mean, or to tell passed from unknown).
+#[derive(Clone, Copy)]
+enum Known {
+    One(&'static str),
+    Listed(&'static [&'static str]),
+    Passed(&'static [&'static str]),
 }
 
-impl Names {
-    fn push(&mut self, n: &'static str) {
-        if self.len < self.inline.len() {
-            self.inline[self.len] = n;
-            self.len += 1;
-        } else {
-            self.more.push(n);
+/// The names an [`R`] was given. Its buffer comes from the [`Ctx`]'s pool when the first name
+/// is added and goes back when the reader is dropped: reading a large document allocates
+/// a few buffers, not several for every element.
+struct Names<'a> {
+    pool: &'a RefCell<Vec<Vec<Known>>>,
+    list: RefCell<Vec<Known>>,
+}
+
+impl<'a> Names<'a> {
+    fn new(pool: &'a RefCell<Vec<Vec<Known>>>) -> Self {
+        Names {
+            pool,
+            list: RefCell::new(Vec::new()),
         }
     }
 
-    fn extend(&mut self, ns: &[&'static str]) {
-        for n in ns {
-            self.push(n);
+    fn push(&self, k: Known) {
+        let mut list = self.list.borrow_mut();
+        if list.capacity() == 0 {
+            if let Some(v) = self.pool.borrow_mut().pop() {
+                *list = v;
+            }
         }
+        list.push(k);
     }
 
-    fn iter(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.inline[..self.len].iter().chain(&self.more).copied()
+    /// Every name known, asked for or passed: the candidates of a did-you-mean.
+    fn all(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        for k in self.list.borrow().iter() {
+            match *k {
+                Known::One(n) => out.push(n),
+                Known::Listed(ns) | Known::Passed(ns) => out.extend_from_slice(ns),
+            }
+        }
+        out
     }
 
-    fn contains(&self, n: &str) -> bool {
-        self.iter().any(|k| k == n)
+    fn passed(&self, name: &str) -> bool {
+        self.list
+            .borrow()
+            .iter()
+            .any(|k| matches!(k, Known::Passed(ns) if ns.contains(&name)))
+    }
+}
+
+impl Drop for Names<'_> {
+    fn drop(&mut self) {
+        let mut v = std::mem::take(self.list.get_mut());
+        if v.capacity() > 0 {
+            v.clear();
+            self.pool.borrow_mut().push(v);
+        }
     }
 }
 
@@ -118,12 +152,10 @@ pub(crate) struct R<'a> {
     pub el: El<'a>,
     attr_used: Used,
     child_used: Used,
-    known_attrs: RefCell<Names>,
-    known_children: RefCell<Names>,
+    attr_names: Names<'a>,
+    child_names: Names<'a>,
     text_read: Cell<bool>,
-    pass_attrs: RefCell<Names>,
     pass_all: Cell<bool>,
-    pass_elems: RefCell<Names>,
 }
 
 impl<'a> R<'a> {
@@ -133,12 +165,10 @@ impl<'a> R<'a> {
             el,
             attr_used: Used::new(el.n_attrs()),
             child_used: Used::new(el.elements().count()),
-            known_attrs: Default::default(),
-            known_children: Default::default(),
+            attr_names: Names::new(&cx.names),
+            child_names: Names::new(&cx.names),
             text_read: Cell::new(false),
-            pass_attrs: Default::default(),
             pass_all: Cell::new(false),
-            pass_elems: Default::default(),
         }
     }
 
@@ -184,7 +214,7 @@ impl<'a> R<'a> {
 
     /// The raw attribute, marked as read.
     pub fn attr_raw(&self, name: &'static str) -> Option<At<'a>> {
-        self.known_attrs.borrow_mut().push(name);
+        self.attr_names.push(Known::One(name));
         let i = self.el.attrs().position(|a| a.name() == name)?;
         self.attr_used.set(i);
         Some(self.el.attr_at(i))
@@ -300,7 +330,7 @@ impl<'a> R<'a> {
 
     /// The only child of that name; a second one is E009.
     pub fn child(&self, name: &'static str) -> Option<R<'a>> {
-        self.known_children.borrow_mut().push(name);
+        self.child_names.push(Known::One(name));
         let (mut first, mut second) = (None, None);
         for (i, c) in self.el.elements().enumerate() {
             if c.name() == name {
@@ -328,7 +358,7 @@ impl<'a> R<'a> {
 
     /// Every child of that name, in order.
     pub fn children(&self, name: &'static str) -> Vec<R<'a>> {
-        self.known_children.borrow_mut().push(name);
+        self.child_names.push(Known::One(name));
         let mut out = Vec::new();
         for (i, c) in self.el.elements().enumerate() {
             if c.name() == name {
@@ -348,32 +378,28 @@ impl<'a> R<'a> {
 
     /// Children of these names, verbatim and in document order (libvirt content domxml does
     /// not model but knows).
-    pub fn opaque(&self, names: &[&'static str]) -> Vec<Element> {
+    pub fn opaque(&self, names: &'static [&'static str]) -> Vec<Element> {
         let mut out = Vec::new();
-        let mut known = self.known_children.borrow_mut();
         for (i, c) in self.el.elements().enumerate() {
-            if let Some(n) = names.iter().find(|n| **n == c.name()) {
-                known.push(n);
+            if names.contains(&c.name()) {
                 self.child_used.set(i);
                 out.push(c.to_element());
             }
         }
-        known.extend(names);
+        self.child_names.push(Known::Listed(names));
         out
     }
 
     /// Attributes libvirt defines that domxml carries without interpreting: kept in
     /// [`Extra`] by [`finish`](Self::finish) without a warning.
-    pub fn pass(&self, names: &[&'static str]) {
-        self.pass_attrs.borrow_mut().extend(names);
-        self.known_attrs.borrow_mut().extend(names);
+    pub fn pass(&self, names: &'static [&'static str]) {
+        self.attr_names.push(Known::Passed(names));
     }
 
     /// Child elements libvirt defines that domxml carries without interpreting (`<iotune>`,
     /// `<backingStore>`): kept in [`Extra`] without a warning.
-    pub fn pass_children(&self, names: &[&'static str]) {
-        self.pass_elems.borrow_mut().extend(names);
-        self.known_children.borrow_mut().extend(names);
+    pub fn pass_children(&self, names: &'static [&'static str]) {
+        self.child_names.push(Known::Passed(names));
     }
 
     /// Keep everything not read yet without warnings: for elements whose other content is
@@ -424,7 +450,6 @@ impl<'a> R<'a> {
     /// Keep whatever was not read and report it as unknown.
     pub fn finish(self) -> Extra {
         let mut extra = Extra::default();
-        let known_attrs = self.known_attrs.borrow();
         for (i, a) in self.el.attrs().enumerate() {
             if self.attr_used.get(i) {
                 continue;
@@ -435,7 +460,7 @@ impl<'a> R<'a> {
             if name.contains(':')
                 || name == "xmlns"
                 || self.pass_all.get()
-                || self.pass_attrs.borrow().contains(name)
+                || self.attr_names.passed(name)
             {
                 continue;
             }
@@ -449,12 +474,11 @@ impl<'a> R<'a> {
                 ),
             )
             .at(a.pos());
-            if let Some(s) = did_you_mean(name, known_attrs.iter()) {
+            if let Some(s) = did_you_mean(name, self.attr_names.all()) {
                 d = d.hint(format!("did you mean '{s}'?"));
             }
             self.cx.push(d);
         }
-        let known_children = self.known_children.borrow();
         if !self.text_read.get() {
             stray_text(self.cx, self.el);
         }
@@ -469,10 +493,7 @@ impl<'a> R<'a> {
                     }
                     extra.children.push(Node::Element(c.to_element()));
                     let name = c.name();
-                    if name.contains(':')
-                        || self.pass_all.get()
-                        || self.pass_elems.borrow().contains(name)
-                    {
+                    if name.contains(':') || self.pass_all.get() || self.child_names.passed(name) {
                         continue;
                     }
                     let mut d = Diagnostic::new(
@@ -485,7 +506,7 @@ impl<'a> R<'a> {
                         ),
                     )
                     .at(c.pos());
-                    if let Some(s) = did_you_mean(name, known_children.iter()) {
+                    if let Some(s) = did_you_mean(name, self.child_names.all()) {
                         d = d.hint(format!("did you mean <{s}>?"));
                     }
                     self.cx.push(d);

@@ -165,25 +165,12 @@ impl Devices {
         })
     }
 
-    /// The element paths of every item, in one pass (see [`path_of`](Self::path_of)).
+    /// The element paths of every item, in one pass (see [`path_of`](Self::path_of)). For
+    /// many devices, [`DevicePaths`](super::DevicePaths) holds them without a string each.
     pub fn paths(&self) -> Vec<String> {
-        let mut totals: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        for d in &self.items {
-            *totals.entry(d.element_name()).or_default() += 1;
-        }
-        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        self.items
+        super::DevicePaths::of(self)
             .iter()
-            .map(|d| {
-                let name = d.element_name();
-                let nth = seen.entry(name).or_default();
-                *nth += 1;
-                if totals[name] > 1 {
-                    format!("/domain/devices/{name}[{nth}]")
-                } else {
-                    format!("/domain/devices/{name}")
-                }
-            })
+            .map(str::to_string)
             .collect()
     }
 

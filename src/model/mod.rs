@@ -10,6 +10,7 @@ mod controller;
 mod disk;
 mod domain;
 mod hostdev;
+mod paths;
 mod pci;
 mod pool;
 mod types;
@@ -30,6 +31,7 @@ pub use domain::{Device, Devices, Domain, DomainType, Memory, Os, OsType, Vcpu};
 pub use hostdev::{
     Hostdev, HostdevMode, HostdevSource, HostdevSourceProtocol, HostdevType, Rom, ScsiHostModel,
 };
+pub use paths::DevicePaths;
 pub use pci::{PciModel, PciModelName, PciOptions, PciTarget};
 pub use pool::{Pool, PoolSource};
 pub use types::{Boot, ChildExtra, Extra, Hex, OnOff, YesNo};

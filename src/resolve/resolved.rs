@@ -362,7 +362,7 @@ fn each_device<'d>(
     out: &mut ResolvedDomain,
     mut f: impl FnMut(&'d Device) -> Option<(DeviceClass, Option<&'d Adapter>, Resolution)>,
 ) {
-    let paths = d.devices.paths();
+    let paths = crate::model::DevicePaths::of(&d.devices);
     for (i, item) in d.devices.items.iter().enumerate() {
         if !wanted(item, scope) {
             continue;
@@ -370,7 +370,7 @@ fn each_device<'d>(
         if let Some((class, adapter, resolution)) = f(item) {
             out.push(ResolvedDevice {
                 item: Some(i),
-                path: paths[i].clone(),
+                path: paths[i].to_string(),
                 class,
                 adapter: adapter.map(describe),
                 resolution,

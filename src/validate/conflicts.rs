@@ -16,7 +16,7 @@ fn fmt_addr(a: (u32, u32, u32, u32)) -> String {
 pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
     let placed = &cx.layout.placed;
     // Disk vs disk.
-    let mut disks: HashMap<(u32, u32, u32, u32), usize> = HashMap::new();
+    let mut disks: HashMap<(u32, u32, u32, u32), usize> = HashMap::with_capacity(placed.len());
     for p in placed.iter().filter(|p| !p.hostdev) {
         if let Some(first) = disks.insert(p.addr, p.item) {
             out.push(

@@ -22,7 +22,7 @@ fn check_indices(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
                 "this disk has no <address>, and its target name puts it there (sdX: controller = index/7)",
             ),
             Origin::Searched => (
-                path,
+                path.to_string(),
                 "this hostdev has no <address>, and the free-unit search puts it there (7 units per controller)",
             ),
         };

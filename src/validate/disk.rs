@@ -11,10 +11,10 @@ fn printable(s: &str) -> bool {
 }
 
 pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
-    let mut targets: HashMap<&str, usize> = HashMap::new();
+    let mut targets: HashMap<&str, usize> = HashMap::with_capacity(cx.paths.len());
     for (i, d) in cx.domain.devices.disks() {
         let p = cx.path(i);
-        check_one(cx, d, &p, out);
+        check_one(cx, d, p, out);
         if let Some(dev) = d.dev() {
             if let Some(first) = targets.insert(dev, i) {
                 out.push(
@@ -55,7 +55,6 @@ fn check_one(cx: &Cx<'_>, d: &Disk, p: &str, out: &mut Vec<Diagnostic>) {
         return;
     };
     let bus = d.bus().unwrap_or(DiskBus::Ide);
-    let tp = format!("{p}/target");
 
     // Target name.
     if matches!(device, DiskDevice::Disk | DiskDevice::Lun)
@@ -64,7 +63,7 @@ fn check_one(cx: &Cx<'_>, d: &Disk, p: &str, out: &mut Vec<Diagnostic>) {
             .any(|x| dev.starts_with(x))
     {
         out.push(
-            Diagnostic::new(codes::E028, format!("{tp}/@dev"), format!("Invalid harddisk device name: {dev}"))
+            Diagnostic::new(codes::E028, format!("{p}/target/@dev"), format!("Invalid harddisk device name: {dev}"))
                 .hint("disk targets start with sd (scsi), vd (virtio), hd (ide/sata), xvd or ubd, e.g. 'sdb'"),
         );
     } else {
@@ -82,12 +81,12 @@ fn check_one(cx: &Cx<'_>, d: &Disk, p: &str, out: &mut Vec<Diagnostic>) {
                     DiskNameError::Overflow => "the name has so many letters that its index overflows; use a shorter name such as 'sdz' or 'sdaa'",
                     DiskNameError::Malformed => "a target name is a prefix (sd, vd, hd, xvd, ubd, fd) followed by lower-case letters: 'sda', 'sdab'",
                 };
-                out.push(Diagnostic::new(codes::E020, format!("{tp}/@dev"), msg).hint(hint));
+                out.push(Diagnostic::new(codes::E020, format!("{p}/target/@dev"), msg).hint(hint));
             }
             Ok(n) if n.partition.is_some() => out.push(
                 Diagnostic::new(
                     codes::E021,
-                    format!("{tp}/@dev"),
+                    format!("{p}/target/@dev"),
                     format!(
                         "invalid disk target {dev}, partitions can't appear in disk targets",
                         dev = crate::diag::quote(dev)
@@ -101,13 +100,12 @@ fn check_one(cx: &Cx<'_>, d: &Disk, p: &str, out: &mut Vec<Diagnostic>) {
 
     // Source shape.
     if let (Some(kind), Some(src)) = (d.kind, &d.source) {
-        let sp = format!("{p}/source");
         let need = |attr: &str, have: bool, out: &mut Vec<Diagnostic>| {
             if !have {
                 out.push(
                     Diagnostic::new(
                         codes::E047,
-                        sp.clone(),
+                        format!("{p}/source"),
                         format!("a type='{kind}' disk reads its source from '{attr}'"),
                     )
                     .hint(format!(
@@ -260,13 +258,13 @@ fn check_one(cx: &Cx<'_>, d: &Disk, p: &str, out: &mut Vec<Diagnostic>) {
         if !matches!(bus, DiskBus::Scsi | DiskBus::Ide | DiskBus::Sata) {
             out.push(Diagnostic::new(
                 codes::E044,
-                format!("{tp}/@rotation_rate"),
+                format!("{p}/target/@rotation_rate"),
                 "rotation rate is only valid for SCSI/IDE/SATA bus",
             ));
         } else if device != DiskDevice::Disk {
             out.push(Diagnostic::new(
                 codes::E044,
-                format!("{tp}/@rotation_rate"),
+                format!("{p}/target/@rotation_rate"),
                 "rotation rate is only valid for disk device",
             ));
         }
@@ -276,7 +274,7 @@ fn check_one(cx: &Cx<'_>, d: &Disk, p: &str, out: &mut Vec<Diagnostic>) {
     {
         out.push(Diagnostic::new(
             codes::E045,
-            format!("{tp}/@removable"),
+            format!("{p}/target/@removable"),
             "removable is only valid for usb or scsi disks",
         ));
     }
@@ -327,21 +325,20 @@ fn check_one(cx: &Cx<'_>, d: &Disk, p: &str, out: &mut Vec<Diagnostic>) {
         }
         if let DeviceAddress::Drive(da, _) = a {
             let (c, b, t, u) = da.tuple();
-            let ap = format!("{p}/address");
             match bus {
-                DiskBus::Scsi => check_scsi_drive(cx, c, b, t, u, &ap, out),
+                DiskBus::Scsi => check_scsi_drive(cx, c, b, t, u, p, out),
                 DiskBus::Ide => {
                     if c != 0 {
                         out.push(Diagnostic::new(
                             codes::E015,
-                            format!("{ap}/@controller"),
+                            format!("{p}/address/@controller"),
                             "Only 1 IDE controller is supported",
                         ));
                     }
                     if t != 0 {
                         out.push(Diagnostic::new(
                             codes::E015,
-                            format!("{ap}/@target"),
+                            format!("{p}/address/@target"),
                             "target must be 0 for ide controller",
                         ));
                     }
@@ -350,14 +347,14 @@ fn check_one(cx: &Cx<'_>, d: &Disk, p: &str, out: &mut Vec<Diagnostic>) {
                     if b != 0 {
                         out.push(Diagnostic::new(
                             codes::E015,
-                            format!("{ap}/@bus"),
+                            format!("{p}/address/@bus"),
                             "bus must be 0 for sata controller",
                         ));
                     }
                     if t != 0 {
                         out.push(Diagnostic::new(
                             codes::E015,
-                            format!("{ap}/@target"),
+                            format!("{p}/address/@target"),
                             "target must be 0 for sata controller",
                         ));
                     }
@@ -366,21 +363,21 @@ fn check_one(cx: &Cx<'_>, d: &Disk, p: &str, out: &mut Vec<Diagnostic>) {
                     if c != 0 {
                         out.push(Diagnostic::new(
                             codes::E015,
-                            format!("{ap}/@controller"),
+                            format!("{p}/address/@controller"),
                             "Only 1 fdc controller is supported",
                         ));
                     }
                     if b != 0 {
                         out.push(Diagnostic::new(
                             codes::E015,
-                            format!("{ap}/@bus"),
+                            format!("{p}/address/@bus"),
                             "Only 1 fdc bus is supported",
                         ));
                     }
                     if t != 0 {
                         out.push(Diagnostic::new(
                             codes::E015,
-                            format!("{ap}/@target"),
+                            format!("{p}/address/@target"),
                             "target must be 0 for controller fdc",
                         ));
                     }
@@ -474,7 +471,7 @@ pub(crate) fn check_scsi_drive(
     b: u32,
     t: u32,
     u: u32,
-    ap: &str,
+    p: &str,
     out: &mut Vec<Diagnostic>,
 ) {
     let model = cx.layout.model_of(c);
@@ -482,7 +479,7 @@ pub(crate) fn check_scsi_drive(
         out.push(
             Diagnostic::new(
                 codes::E010,
-                format!("{ap}/@bus"),
+                format!("{p}/address/@bus"),
                 format!("SCSI controller only supports 1 bus (bus='{b}')"),
             )
             .hint("use bus='0'; QEMU's SCSI buses have channel 0 only"),
@@ -492,7 +489,7 @@ pub(crate) fn check_scsi_drive(
         out.push(
             Diagnostic::new(
                 codes::E011,
-                format!("{ap}/@target"),
+                format!("{p}/address/@target"),
                 format!("target must be 0 for controller model 'lsilogic' (target='{t}')"),
             )
             .hint("on lsilogic the unit is the SCSI id: use target='0' unit='N'"),
@@ -501,7 +498,7 @@ pub(crate) fn check_scsi_drive(
     if model == Some(ScsiModel::Vmpvscsi) && u > 0 {
         // libvirt passes the unit as the LUN, and QEMU's pvscsi has LUN 0 only.
         out.push(
-            Diagnostic::new(codes::E013, format!("{ap}/@unit"), format!("unit {u} is beyond what a vmpvscsi controller has: QEMU's pvscsi has LUN 0 only"))
+            Diagnostic::new(codes::E013, format!("{p}/address/@unit"), format!("unit {u} is beyond what a vmpvscsi controller has: QEMU's pvscsi has LUN 0 only"))
                 .hint("on vmpvscsi use target='N' unit='0' (targets 0..63)"),
         );
     }
@@ -509,7 +506,7 @@ pub(crate) fn check_scsi_drive(
         if let Some(max) = m.max_unit() {
             if u > max {
                 out.push(
-                    Diagnostic::new(codes::E013, format!("{ap}/@unit"), format!("unit {u} is beyond what a {m} controller has (units 0..={max})"))
+                    Diagnostic::new(codes::E013, format!("{p}/address/@unit"), format!("unit {u} is beyond what a {m} controller has (units 0..={max})"))
                         .hint("use a lower unit, or a controller model with more (virtio-scsi has 16384 LUNs)"),
                 );
             }
@@ -518,21 +515,21 @@ pub(crate) fn check_scsi_drive(
             if t > 255 {
                 out.push(Diagnostic::new(
                     codes::E014,
-                    format!("{ap}/@target"),
+                    format!("{p}/address/@target"),
                     format!("target {t} is beyond QEMU's limit: scsi-id ≤ 255"),
                 ));
             }
             if u > 16383 {
                 out.push(Diagnostic::new(
                     codes::E014,
-                    format!("{ap}/@unit"),
+                    format!("{p}/address/@unit"),
                     format!("unit {u} is beyond QEMU's limit: lun ≤ 16383"),
                 ));
             }
         } else if u > 255 {
             out.push(Diagnostic::new(
                 codes::E014,
-                format!("{ap}/@unit"),
+                format!("{p}/address/@unit"),
                 format!("unit {u} is beyond QEMU's limit: scsi-id ≤ 255"),
             ));
         }

@@ -45,7 +45,7 @@ pub const MAX_IOTHREADS: u32 = 16384;
 pub fn validate_domain(d: &Domain) -> Vec<Diagnostic> {
     let layout = ScsiLayout::of(d);
     let mut out = Vec::new();
-    let paths = d.devices.paths();
+    let paths = crate::model::DevicePaths::of(&d.devices);
     let cx = Cx {
         domain: d,
         layout: &layout,
@@ -73,12 +73,12 @@ pub fn validate_domain(d: &Domain) -> Vec<Diagnostic> {
 pub(crate) struct Cx<'a> {
     pub domain: &'a Domain,
     pub layout: &'a ScsiLayout,
-    pub paths: &'a [String],
+    pub paths: &'a crate::model::DevicePaths,
 }
 
-impl Cx<'_> {
-    pub fn path(&self, item: usize) -> String {
-        self.paths[item].clone()
+impl<'a> Cx<'a> {
+    pub fn path(&self, item: usize) -> &'a str {
+        &self.paths[item]
     }
 }
 

@@ -59,7 +59,7 @@ pub(crate) fn list<'d>(
     default_model: Option<ScsiModel>,
     caps: &Caps,
 ) -> Result<Vec<Ctrl<'d>>, EmitError> {
-    let paths = d.devices.paths();
+    let paths = crate::model::DevicePaths::of(&d.devices);
     let indexes = ControllerIndexes::of(d);
     let mut ctrls: Vec<Ctrl> = Vec::new();
     for &i in &indexes.order {
@@ -175,7 +175,7 @@ pub(crate) fn list<'d>(
         || (machine.arch == "m68k" && machine.name.contains("q800"));
     for c in &ctrls {
         let path = match c.key {
-            Key::Item(i) => paths[i].as_str(),
+            Key::Item(i) => &paths[i],
             _ => "/domain/devices",
         };
         if let Some(m) = c.model {

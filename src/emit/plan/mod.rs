@@ -115,7 +115,7 @@ pub(crate) struct Plan<'d> {
     /// Machine facts.
     pub machine: Machine,
     /// Element path of every device item.
-    pub paths: Vec<String>,
+    pub paths: crate::model::DevicePaths,
     /// SCSI drive addresses and controller models.
     pub layout: ScsiLayout,
     /// SCSI drive address of each placed disk or hostdev item.
@@ -170,7 +170,7 @@ pub(crate) fn plan<'d>(d: &'d Domain, caps: &Caps) -> Result<Plan<'d>, EmitError
     };
     let layout = ScsiLayout::with_default(d, default_model.unwrap_or(ScsiModel::Lsilogic));
     let ctrls = controllers::list(d, &machine, &layout, default_model, caps)?;
-    let paths = d.devices.paths();
+    let paths = crate::model::DevicePaths::of(&d.devices);
     let disk_order = order::disk_order(d);
     let placed: HashMap<usize, (u32, u32, u32, u32)> =
         layout.placed.iter().map(|p| (p.item, p.addr)).collect();
