@@ -7,7 +7,7 @@ use crate::model::{DeviceAddress, Hostdev, HostdevSourceProtocol, HostdevType, S
 pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
     for (i, h) in cx.domain.devices.hostdevs() {
         let p = cx.path(i);
-        check_one(cx, h, &p, out);
+        check_one(cx, h, p, out);
     }
 }
 
@@ -169,7 +169,7 @@ fn check_scsi(cx: &Cx<'_>, h: &Hostdev, p: &str, out: &mut Vec<Diagnostic>) {
         match a {
             DeviceAddress::Drive(da, _) => {
                 let (c, b, t, u) = da.tuple();
-                super::disk::check_scsi_drive(cx, c, b, t, u, &p, out);
+                super::disk::check_scsi_drive(cx, c, b, t, u, p, out);
             }
             other => out.push(
                 Diagnostic::new(codes::E012, format!("{p}/address/@type"), format!("a SCSI hostdev takes a drive address, not type {}", crate::diag::quote(other.kind())))
