@@ -215,7 +215,7 @@ impl<'a> R<'a> {
     /// The raw attribute, marked as read.
     pub fn attr_raw(&self, name: &'static str) -> Option<At<'a>> {
         self.attr_names.push(Known::One(name));
-        let i = self.el.attrs().position(|a| a.name() == name)?;
+        let i = self.el.attrs().position(|a| a.is(name))?;
         self.attr_used.set(i);
         Some(self.el.attr_at(i))
     }
@@ -333,7 +333,7 @@ impl<'a> R<'a> {
         self.child_names.push(Known::One(name));
         let (mut first, mut second) = (None, None);
         for (i, c) in self.el.elements().enumerate() {
-            if c.name() == name {
+            if c.is(name) {
                 self.child_used.set(i);
                 if first.is_none() {
                     first = Some(c);
@@ -361,7 +361,7 @@ impl<'a> R<'a> {
         self.child_names.push(Known::One(name));
         let mut out = Vec::new();
         for (i, c) in self.el.elements().enumerate() {
-            if c.name() == name {
+            if c.is(name) {
                 self.child_used.set(i);
                 out.push(R::new(self.cx, c));
             }

@@ -114,6 +114,16 @@ impl Tree {
         }
     }
 
+    /// A string of the tree as bytes: for comparing names, without the character-boundary
+    /// checks slicing a `str` makes.
+    pub(crate) fn bytes(&self, s: Str) -> &[u8] {
+        if s.start == NONE {
+            self.made[s.len as usize].as_bytes()
+        } else {
+            &self.text.as_bytes()[s.start as usize..(s.start + s.len) as usize]
+        }
+    }
+
     /// The line and column of a byte offset.
     pub(crate) fn pos(&self, offset: usize) -> Pos {
         self.lines
@@ -296,6 +306,11 @@ impl<'t> El<'t> {
         self.t.str(self.data().name)
     }
 
+    /// True when the element is called `name`.
+    pub(crate) fn is(self, name: &str) -> bool {
+        self.t.bytes(self.data().name) == name.as_bytes()
+    }
+
     pub(crate) fn offset(self) -> usize {
         self.data().offset as usize
     }
@@ -431,6 +446,11 @@ impl<'t> At<'t> {
 
     pub(crate) fn name(self) -> &'t str {
         self.t.str(self.data().name)
+    }
+
+    /// True when the attribute is called `name`.
+    pub(crate) fn is(self, name: &str) -> bool {
+        self.t.bytes(self.data().name) == name.as_bytes()
     }
 
     /// The value, references resolved and white space normalised.

@@ -14,6 +14,7 @@
 //! * [`order`]: libvirt's disk order and boot indexes;
 //! * [`names`]: device aliases and block node names.
 
+pub(crate) mod by_item;
 pub(crate) mod ccw;
 pub(crate) mod chipset;
 pub(crate) mod controllers;
@@ -28,6 +29,7 @@ use super::{Caps, EmitError};
 use crate::assign::ScsiLayout;
 use crate::diag::codes;
 use crate::model::{Domain, DomainType, ScsiModel};
+pub(crate) use by_item::ByItem;
 use controllers::Ctrl;
 use pci::PciCtrl;
 use slots::Slot;
@@ -119,7 +121,7 @@ pub(crate) struct Plan<'d> {
     /// SCSI drive addresses and controller models.
     pub layout: ScsiLayout,
     /// SCSI drive address of each placed disk or hostdev item.
-    pub placed: HashMap<usize, (u32, u32, u32, u32)>,
+    pub placed: ByItem<(u32, u32, u32, u32)>,
     /// Controllers in libvirt's list order, defined and implicit.
     pub ctrls: Vec<Ctrl<'d>>,
     /// Disk items in libvirt's list order.
@@ -172,7 +174,7 @@ pub(crate) fn plan<'d>(d: &'d Domain, caps: &Caps) -> Result<Plan<'d>, EmitError
     let ctrls = controllers::list(d, &machine, &layout, default_model, caps)?;
     let paths = crate::model::DevicePaths::of(&d.devices);
     let disk_order = order::disk_order(d);
-    let placed: HashMap<usize, (u32, u32, u32, u32)> =
+    let placed: ByItem<(u32, u32, u32, u32)> =
         layout.placed.iter().map(|p| (p.item, p.addr)).collect();
     let mut plan = Plan {
         names: names::Names::default(),

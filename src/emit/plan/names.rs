@@ -2,7 +2,7 @@
 //! counter give them. A name is part of the plan: the whole-host builder refers to a hostdev by
 //! its alias, and the applier will key hot-plug on them.
 
-use super::Plan;
+use super::{ByItem, Plan};
 use crate::assign::{drive_address_for_index, parse_disk_name};
 use crate::model::{
     ControllerType, DeviceAddress, Disk, DiskBus, DiskType, Domain, HostdevType, ScsiModel,
@@ -15,13 +15,13 @@ pub(crate) struct Names {
     /// SCSI controller index → alias.
     scsi: HashMap<u32, String>,
     /// Disk item → alias.
-    pub disk: HashMap<usize, String>,
+    pub disk: ByItem<String>,
     /// Hostdev item → alias.
-    pub hostdev: HashMap<usize, String>,
+    pub hostdev: ByItem<String>,
     /// Disk item → N of its `libvirt-N-storage`/`-format` nodes (disks with storage only).
-    pub disk_node: HashMap<usize, u64>,
+    pub disk_node: ByItem<u64>,
     /// SCSI hostdev item → N of its `libvirt-N-backend` node.
-    pub hostdev_node: HashMap<usize, u64>,
+    pub hostdev_node: ByItem<u64>,
 }
 
 impl Names {
@@ -35,7 +35,12 @@ impl Names {
 
     /// Name every device of the plan.
     pub fn assign(d: &Domain, plan: &Plan<'_>) -> Names {
-        let mut n = Names::default();
+        let items = d.devices.items.len();
+        let mut n = Names {
+            disk: ByItem::with_items(items),
+            disk_node: ByItem::with_items(items),
+            ..Names::default()
+        };
         // The first SCSI controller with an index names it (a duplicate index is a validation
         // error); one pass, whatever the number of controllers.
         for c in plan.ctrls.iter().filter(|c| c.kind == ControllerType::Scsi) {
