@@ -340,7 +340,10 @@ pub fn convert_bytes(
     opts: &Options,
     host: Host<'_>,
 ) -> Result<Converted, Error> {
+    // The tree behind the source map is as large as the model: it is let go before the
+    // command line is built, and read again only to locate an error.
     let (d, source_map) = check(bytes, limits).into_domain()?;
+    drop(source_map);
     let resolved = match host {
         Host::Sysfs(dir) if resolve::needs_host(&d) => {
             resolve::resolve_passthrough(&d, &SysfsRoot::at(dir)?)?
@@ -349,7 +352,9 @@ pub fn convert_bytes(
         Host::Offline => resolve::offline(&d),
     };
     convert(&d, &resolved, opts).map_err(|mut e| {
-        e.locate(&source_map);
+        if let Ok(p) = codec::parse_bytes(bytes, limits) {
+            e.locate(&p.source_map);
+        }
         e.into()
     })
 }

@@ -82,3 +82,18 @@ fn a_model_built_in_code_validates_and_writes_back_as_libvirt_xml() {
         .unwrap_err();
     assert_eq!(err[0].code, codes::E022);
 }
+
+/// An error found while building the command line points at the line of the device, although
+/// the document's tree is let go before the command line is built.
+#[test]
+fn conversion_errors_are_located_in_the_document() {
+    let xml = "<domain type='qemu'>\n  <name>g</name>\n  <devices>\n    \
+               <disk type='block' device='lun'>\n      <source dev='/dev/sdb'>\n        \
+               <reservations managed='no'/>\n      </source>\n      \
+               <target dev='sda' bus='scsi'/>\n    </disk>\n  </devices>\n</domain>\n";
+    let err = domxml::convert_str(xml, &Default::default()).unwrap_err();
+    let d = err.diagnostics()[0];
+    assert_eq!(d.path, "/domain/devices/disk");
+    let pos = d.pos.expect("the error has a position");
+    assert_eq!((pos.line, pos.column), (4, 5), "{err}");
+}

@@ -117,6 +117,7 @@ pub(crate) fn run(file: &Path, conv: &ConvertArgs, format: OutFormat, limits: Li
         OutFormat::ArgvJson => domxml::emit::to_argv_json(&c.args),
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    super::exiting((bytes, c, text));
     ExitCode::SUCCESS
 }
 

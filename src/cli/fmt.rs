@@ -41,5 +41,6 @@ pub(crate) fn run(path: &Path, check: bool, in_place: bool, limits: Limits) -> E
         };
     }
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    super::exiting((bytes, parsed, text));
     ExitCode::SUCCESS
 }

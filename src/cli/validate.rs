@@ -99,6 +99,8 @@ pub(crate) fn run(
             tally.invalid += 1;
         }
         let text = match format {
+            // The source is only quoted around a finding: a clean file is not decoded again.
+            Format::Human if checked.diagnostics.is_empty() => String::new(),
             Format::Human => {
                 let src = String::from_utf8_lossy(&bytes);
                 report::human(&name, &src, &checked.diagnostics, color)

@@ -112,31 +112,32 @@ pub(super) fn check_attribute_separation(
     name: &str,
 ) -> Result<(), TreeError> {
     let raw = e.attributes_raw();
-    let mut quote: Option<u8> = None;
-    for (i, &b) in raw.iter().enumerate() {
-        match quote {
-            Some(q) if b == q => {
-                quote = None;
-                if let Some(&next) = raw.get(i + 1) {
-                    if !(next.is_ascii_whitespace() || next == b'/' || next == b'>') {
-                        let off = (raw[i + 1..].as_ptr() as usize)
-                            .wrapping_sub(text.as_ptr() as usize)
-                            .min(text.len());
-                        return Err(err(
-                            TreeErrorKind::Syntax,
-                            format!(
-                                "malformed XML: attributes of <{name}> must be separated by whitespace"
-                            ),
-                            Some("put a space between an attribute's closing quote and the next attribute"),
-                            LineIndex::new(text).pos(text, off),
-                        ));
-                    }
-                }
+    // From quote to matching quote (memchr): only what follows a closing quote is looked at.
+    let mut i = 0;
+    while let Some(open) = memchr::memchr2(b'\'', b'"', &raw[i..]) {
+        let q = raw[i + open];
+        let value = i + open + 1;
+        // An unterminated value is quick-xml's error to report.
+        let Some(len) = memchr::memchr(q, &raw[value..]) else {
+            break;
+        };
+        let close = value + len;
+        if let Some(&next) = raw.get(close + 1) {
+            if !(next.is_ascii_whitespace() || next == b'/' || next == b'>') {
+                let off = (raw[close + 1..].as_ptr() as usize)
+                    .wrapping_sub(text.as_ptr() as usize)
+                    .min(text.len());
+                return Err(err(
+                    TreeErrorKind::Syntax,
+                    format!(
+                        "malformed XML: attributes of <{name}> must be separated by whitespace"
+                    ),
+                    Some("put a space between an attribute's closing quote and the next attribute"),
+                    LineIndex::new(text).pos(text, off),
+                ));
             }
-            Some(_) => {}
-            None if b == b'\'' || b == b'"' => quote = Some(b),
-            None => {}
         }
+        i = close + 1;
     }
     Ok(())
 }
