@@ -56,6 +56,7 @@ pub mod assign;
 mod builder;
 pub mod codec;
 mod controller_index;
+mod decimal;
 pub mod diag;
 pub mod emit;
 mod error;

@@ -29,7 +29,8 @@ pub struct Props(pub Vec<(Cow<'static, str>, Val)>);
 impl Props {
     /// An empty list.
     pub fn new() -> Self {
-        Props(Vec::new())
+        // Most devices have a handful of properties: one allocation, not three growing ones.
+        Props(Vec::with_capacity(8))
     }
 
     /// Append a string property.
@@ -96,13 +97,20 @@ impl Props {
             if i > 0 {
                 out.push(',');
             }
-            write_json_string(out, k);
+            // Keys are QEMU property names (letters, digits, '-', '_', '.'): nothing to escape.
+            if k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            {
+                out.push('"');
+                out.push_str(k);
+                out.push('"');
+            } else {
+                write_json_string(out, k);
+            }
             out.push(':');
             match v {
                 Val::Str(s) => write_json_string(out, s),
-                Val::Num(n) => {
-                    let _ = write!(out, "{n}");
-                }
+                Val::Num(n) => crate::decimal::push_decimal(out, *n),
                 Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
                 Val::Obj(p) => p.write_json(out),
             }

@@ -40,7 +40,7 @@ impl DevicePaths {
             if totals.get(name) > 1 {
                 let nth = seen.bump(name);
                 buf.push('[');
-                push_decimal(&mut buf, nth);
+                crate::decimal::push_decimal(&mut buf, u64::from(nth));
                 buf.push(']');
             }
             ends.push(buf.len() as u32);
@@ -70,22 +70,6 @@ impl Index<usize> for DevicePaths {
     fn index(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         &self.buf[start..self.ends[i] as usize]
-    }
-}
-
-fn push_decimal(buf: &mut String, mut n: u32) {
-    let mut digits = [0u8; 10];
-    let mut k = digits.len();
-    loop {
-        k -= 1;
-        digits[k] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[k..] {
-        buf.push(d as char);
     }
 }
 

@@ -56,8 +56,9 @@ impl Pos {
 /// An attribute, in document order.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Attr {
-    /// Qualified name as written (`type`, `xmlns:qemu`).
-    pub name: String,
+    /// Qualified name as written (`type`, `xmlns:qemu`). Borrowed when the writer names a
+    /// known attribute, so building an element allocates only its values.
+    pub name: std::borrow::Cow<'static, str>,
     /// Unescaped value.
     pub value: String,
     /// Position of the attribute name.
@@ -100,13 +101,17 @@ impl Element {
     }
 
     /// Builder: add an attribute.
-    pub fn with_attr(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn with_attr(
+        mut self,
+        name: impl Into<std::borrow::Cow<'static, str>>,
+        value: impl Into<String>,
+    ) -> Self {
         self.push_attr(name, value);
         self
     }
 
     /// Builder: add an attribute when the value is present.
-    pub fn with_opt_attr(mut self, name: &str, value: Option<impl ToString>) -> Self {
+    pub fn with_opt_attr(mut self, name: &'static str, value: Option<impl ToString>) -> Self {
         if let Some(v) = value {
             self.push_attr(name, v.to_string());
         }
@@ -114,7 +119,11 @@ impl Element {
     }
 
     /// Append an attribute.
-    pub fn push_attr(&mut self, name: impl Into<String>, value: impl Into<String>) {
+    pub fn push_attr(
+        &mut self,
+        name: impl Into<std::borrow::Cow<'static, str>>,
+        value: impl Into<String>,
+    ) {
         self.attrs.push(Attr {
             name: name.into(),
             value: value.into(),

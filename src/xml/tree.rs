@@ -389,7 +389,7 @@ impl<'t> El<'t> {
     fn owned_attrs(self, positions: bool) -> Vec<Attr> {
         self.attrs()
             .map(|a| Attr {
-                name: a.name().to_string(),
+                name: a.name().to_string().into(),
                 value: a.value().to_string(),
                 pos: if positions { a.pos() } else { Pos::default() },
             })
