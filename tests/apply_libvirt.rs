@@ -8,30 +8,13 @@
 //! has installed them).
 
 mod common;
+use common::{missing_tool, skipped};
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
-
-fn skipped(why: &str) {
-    assert!(
-        std::env::var_os("DOMXML_REQUIRE_REAL").is_none(),
-        "required test could not run: {why}"
-    );
-    println!("skipped: {why}");
-}
-
-fn missing_tool<'a>(tools: &[&'a str]) -> Option<&'a str> {
-    tools.iter().copied().find(|tool| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .map(|o| !o.status.success())
-            .unwrap_or(true)
-    })
-}
 
 /// Destroys the named domains when dropped, so a failing test leaves no QEMU running. Declare
 /// it after the temporary directory: it must go first.

@@ -4,6 +4,9 @@
 //! per second. `#[ignore]`d in a plain `cargo test` (about two minutes for 1,000 cycles);
 //! scripts/test.sh runs it. `DOMXML_LOAD_CYCLES` sets the count.
 
+mod common;
+use common::skipped;
+
 use domxml::apply::exec::{open, Options};
 use domxml::apply::libvirt::Connection;
 use domxml::apply::lifecycle::{AttachState, Config, Request};
@@ -12,14 +15,6 @@ use domxml::apply::slots::SlotEntry;
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn skipped(why: &str) {
-    assert!(
-        std::env::var_os("DOMXML_REQUIRE_REAL").is_none(),
-        "required test could not run: {why}"
-    );
-    println!("skipped: {why}");
-}
 
 #[test]
 #[ignore = "about two minutes; scripts/test.sh runs it"]

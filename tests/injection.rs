@@ -11,6 +11,8 @@
 //! not hold (a `/` in a secret's file name, a serial outside libvirt's set) are refused with a
 //! located error instead. At least 100,000 values are checked per run.
 
+mod common;
+
 use domxml::emit::{parse_shell, to_shell, QemuVersion};
 use domxml::{convert_str, Error, Options};
 use std::process::Command;
@@ -96,25 +98,10 @@ fn text(s: &str) -> String {
 
 /// QEMU's keyval reading of `k1=v1,k2=v2` (`,,` is a literal comma): the value of `key`.
 fn keyval(arg: &str, key: &str) -> Option<String> {
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut chars = arg.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == ',' {
-            if chars.peek() == Some(&',') {
-                chars.next();
-                cur.push(',');
-            } else {
-                fields.push(std::mem::take(&mut cur));
-            }
-        } else {
-            cur.push(c);
-        }
-    }
-    fields.push(cur);
-    fields
-        .into_iter()
-        .find_map(|f| f.strip_prefix(&format!("{key}=")).map(str::to_string))
+    common::keyval(arg, "")
+        .get(key)
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
 }
 
 struct Case {

@@ -53,6 +53,7 @@
 //! `DOMXML_REQUIRE_REAL` is set.
 
 mod common;
+use common::{missing_tool, skipped};
 
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -766,25 +767,6 @@ fn end_stray_probe(root: &Path) {
         let _ = std::fs::remove_dir_all(d.path());
     }
     let _ = std::fs::remove_dir_all(root.join("cache"));
-}
-
-/// Report a skip; with `DOMXML_REQUIRE_REAL` set a skip is a failure.
-fn skipped(why: &str) {
-    assert!(
-        std::env::var_os("DOMXML_REQUIRE_REAL").is_none(),
-        "required test could not run: {why}"
-    );
-    println!("skipped: {why}");
-}
-
-fn missing_tool<'a>(tools: &[&'a str]) -> Option<&'a str> {
-    tools.iter().copied().find(|tool| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .map(|o| !o.status.success())
-            .unwrap_or(true)
-    })
 }
 
 /// Whether the real stack is here; reports the skip when not.

@@ -11,6 +11,7 @@
 //! budget, default 900), `DOMXML_LIVE_SHOW=N` (print the XML of case N).
 
 mod common;
+use common::{missing_tool, skipped};
 
 use domxml::emit::{parse_shell, Caps, QemuVersion};
 use domxml::{convert_bytes, convert_str, Host, Limits, Options};
@@ -701,25 +702,4 @@ fn many_controllers_spill_onto_pci_bridges_as_in_libvirt() {
         o.sort();
         assert_eq!(o, t, "{n} controllers");
     }
-}
-
-/// Report a skip. With `DOMXML_REQUIRE_REAL=1` (set by scripts/test.sh once it has installed
-/// everything) a skip is a failure: CI must not pass by running nothing.
-fn skipped(why: &str) {
-    assert!(
-        std::env::var_os("DOMXML_REQUIRE_REAL").is_none(),
-        "required test could not run: {why}"
-    );
-    println!("skipped: {why}");
-}
-
-/// The first of `tools` that is not on PATH.
-fn missing_tool<'a>(tools: &[&'a str]) -> Option<&'a str> {
-    tools.iter().copied().find(|tool| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .map(|o| !o.status.success())
-            .unwrap_or(true)
-    })
 }

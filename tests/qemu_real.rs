@@ -4,6 +4,9 @@
 //! scsi-block, vhost-scsi) are checked against `-device NAME,help` instead. Skips when QEMU is
 //! not installed.
 
+mod common;
+use common::skipped;
+
 use domxml::emit::{Caps, QemuVersion};
 use domxml::{convert_bytes, convert_str, Host, Limits, Options};
 use serde_json::{json, Value};
@@ -581,16 +584,6 @@ fn every_runnable_fixture_starts_and_realises_every_emitted_device() {
         println!("started {name}: {} devices present", ids.len());
     }
     assert!(started >= 5, "only {started} fixtures were runnable");
-}
-
-/// Report a skip. With `DOMXML_REQUIRE_REAL=1` (set by scripts/test.sh once it has installed
-/// everything) a skip is a failure: CI must not pass by running nothing.
-fn skipped(why: &str) {
-    assert!(
-        std::env::var_os("DOMXML_REQUIRE_REAL").is_none(),
-        "required test could not run: {why}"
-    );
-    println!("skipped: {why}");
 }
 
 /// Whole-host passthrough over the virtio-multi sysfs fixture: host4 gives 4:0:2:3 (sdc),

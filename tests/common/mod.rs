@@ -446,3 +446,24 @@ pub fn renumbered_copy(src: &Path, dst: &Path, from: u32, to: u32) {
     }
     walk(src, dst, &ren);
 }
+
+/// Report a skip. With `DOMXML_REQUIRE_REAL=1` (set by scripts/test.sh once it has installed
+/// everything) a skip is a failure: CI must not pass by running nothing.
+pub fn skipped(why: &str) {
+    assert!(
+        std::env::var_os("DOMXML_REQUIRE_REAL").is_none(),
+        "required test could not run: {why}"
+    );
+    println!("skipped: {why}");
+}
+
+/// The first of `tools` that is not on PATH.
+pub fn missing_tool<'a>(tools: &[&'a str]) -> Option<&'a str> {
+    tools.iter().copied().find(|tool| {
+        std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .map(|o| !o.status.success())
+            .unwrap_or(true)
+    })
+}
