@@ -79,9 +79,10 @@ fn fc_list(idx: &Index) -> String {
 
 /// Resolve an adapter to the host it names.
 pub fn resolve_adapter<'i>(idx: &'i Index, a: &Adapter) -> Result<&'i ScsiHost, ResolveError> {
-    let adapter = describe(a);
+    // Described only for an error: a domain of many hostdevs resolves every adapter.
+    let adapter = || describe(a);
     let form = a.form().map_err(|p| ResolveError::InvalidAdapter {
-        adapter: adapter.clone(),
+        adapter: adapter(),
         reason: p.message,
     })?;
     match form {
@@ -101,7 +102,7 @@ fn root_prefix(idx: &Index) -> &str {
 
 fn by_parent<'i>(
     idx: &'i Index,
-    adapter: &str,
+    adapter: &dyn Fn() -> String,
     bdf: &str,
     unique_id: Option<u32>,
 ) -> Result<&'i ScsiHost, ResolveError> {
@@ -141,7 +142,7 @@ fn by_parent<'i>(
             )
         };
         return Err(ResolveError::NoHostUnderPci {
-            adapter: adapter.to_string(),
+            adapter: adapter(),
             pci: bdf.to_string(),
             path: format!("{}/sys/class/scsi_host", root_prefix(idx)),
             nearby,
@@ -155,7 +156,7 @@ fn by_parent<'i>(
             Some(u) => u,
             None => {
                 return Err(ResolveError::UniqueIdNotFound {
-                    adapter: adapter.to_string(),
+                    adapter: adapter(),
                     pci: bdf.to_string(),
                     unique_id: None,
                     candidates: candidates(),
@@ -171,13 +172,13 @@ fn by_parent<'i>(
     match hits.as_slice() {
         [one] => Ok(one),
         [] => Err(ResolveError::UniqueIdNotFound {
-            adapter: adapter.to_string(),
+            adapter: adapter(),
             pci: bdf.to_string(),
             unique_id: Some(wanted),
             candidates: candidates(),
         }),
         many => Err(ResolveError::Ambiguous {
-            adapter: adapter.to_string(),
+            adapter: adapter(),
             pci: bdf.to_string(),
             unique_id: Some(wanted),
             candidates: many
@@ -193,10 +194,10 @@ fn by_parent<'i>(
 fn chosen_parent<'i>(
     idx: &'i Index,
     a: &Adapter,
-    adapter: &str,
+    adapter: &dyn Fn() -> String,
 ) -> Result<Option<(&'i ScsiHost, String)>, ResolveError> {
     let not_found = |selector: String| ResolveError::FcParentNotFound {
-        adapter: adapter.to_string(),
+        adapter: adapter(),
         selector,
         present: fc_list(idx),
     };
@@ -246,7 +247,7 @@ fn chosen_parent<'i>(
 fn by_wwn<'i>(
     idx: &'i Index,
     a: &Adapter,
-    adapter: &str,
+    adapter: &dyn Fn() -> String,
     wwnn: &str,
     wwpn: &str,
 ) -> Result<&'i ScsiHost, ResolveError> {
@@ -259,7 +260,7 @@ fn by_wwn<'i>(
     });
     let Some(h) = hit else {
         return Err(ResolveError::FcHostNotFound {
-            adapter: adapter.to_string(),
+            adapter: adapter(),
             wwns: format!("wwnn {wwnn} and wwpn {wwpn}"),
             path: format!("{}/sys/class/fc_host", root_prefix(idx)),
             present: fc_list(idx),
@@ -277,7 +278,7 @@ fn by_wwn<'i>(
         let ok = p.number == h.number || h.parent_host == Some(p.number);
         if !ok {
             return Err(ResolveError::FcParentMismatch {
-                adapter: adapter.to_string(),
+                adapter: adapter(),
                 host: h.number,
                 actual: h
                     .parent_host
