@@ -278,7 +278,7 @@ def markdown(a, res, load_after):
       'generated host bound over `/sys/{devices,bus,class}`, and domxml reads the same '
       '(`--sysfs-root /`).')
     w('')
-    w(f'- Machine: {cpu or "?"}, {ncpu} cores shared with other builds and a fuzzer, Linux '
+    w(f'- Machine: {cpu or "?"}, {ncpu} cores of a virtual machine shared with other work, Linux '
       f'{kernel}, {libvirt and "libvirt " + libvirt}; load average (1, 5, 15 min) '
       f'{a.load_before} before, {load_after} after. Wall times on a loaded machine carry its '
       f'load: compare CPU times and ratios more than absolute values.')
