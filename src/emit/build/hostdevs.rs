@@ -70,7 +70,7 @@ pub(super) fn sg_path(
 fn scsi(cx: &Cx<'_>, out: &mut Out, i: usize, h: &Hostdev, alias: &str) -> Result<(), EmitError> {
     let path = cx.path(i);
     let n = cx.plan.names.hostdev_node[&i];
-    let node = format!("libvirt-{n}-backend");
+    let node = super::storage::node_name(n, "backend");
     let backend = match (h.scsi_protocol(), h.source.as_ref()) {
         (Some(HostdevSourceProtocol::Iscsi), Some(src)) => iscsi(
             cx,

@@ -104,13 +104,16 @@ impl Cx<'_> {
     /// The `-device` address keys of a SCSI device (`qemuBuildDeviceAddressProps`, drive case).
     pub fn scsi_address(&self, addr: (u32, u32, u32, u32)) -> Props {
         let (c, bus, target, unit) = addr;
-        let alias = self.plan.names.scsi(c);
+        // `scsi0.0`: the controller's alias, a dot and the bus (every SCSI device has one).
+        let mut qbus = self.plan.names.scsi(c);
+        qbus.push('.');
         match self.plan.layout.model_of(c) {
-            Some(m) if m.is_lsi_style() => Props::new()
-                .s("bus", format!("{alias}.{bus}"))
-                .n("scsi-id", u64::from(unit)),
+            Some(m) if m.is_lsi_style() => {
+                crate::decimal::push_decimal(&mut qbus, u64::from(bus));
+                Props::new().s("bus", qbus).n("scsi-id", u64::from(unit))
+            }
             _ => Props::new()
-                .s("bus", format!("{alias}.0"))
+                .s("bus", qbus + "0")
                 .n("channel", u64::from(bus))
                 .n("scsi-id", u64::from(target))
                 .n("lun", u64::from(unit)),

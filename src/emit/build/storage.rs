@@ -34,7 +34,7 @@ pub(super) fn backend(
 ) -> Result<String, EmitError> {
     let caps = &cx.opts.caps;
     let src = disk.source.as_ref();
-    let storage_name = format!("libvirt-{n}-storage");
+    let storage_name = node_name(n, "storage");
     let mut storage = match disk.source_kind() {
         SourceKind::File { path } => Props::new().s("driver", "file").s("filename", path),
         // libvirt uses host_device for block CD-ROMs too (test disk-scsi-disk-vpd).
@@ -147,7 +147,7 @@ pub(super) fn backend(
     // demand and passes discards through.
     storage = storage.b("auto-read-only", true).s("discard", "unmap");
     out.blockdev(&storage);
-    let fmt_name = format!("libvirt-{n}-format");
+    let fmt_name = node_name(n, "format");
     let mut f = Props::new()
         .s("node-name", fmt_name.clone())
         .b("read-only", readonly);
@@ -160,6 +160,16 @@ pub(super) fn backend(
     f = f.s("driver", format).s("file", storage_name);
     out.blockdev(&f);
     Ok(fmt_name)
+}
+
+/// libvirt's block node name `libvirt-N-KIND` (every disk has one or two; no `format!`).
+pub(super) fn node_name(n: u64, kind: &str) -> String {
+    let mut s = String::with_capacity(16 + kind.len());
+    s.push_str("libvirt-");
+    crate::decimal::push_decimal(&mut s, n);
+    s.push('-');
+    s.push_str(kind);
+    s
 }
 
 /// The `file…` keys of a legacy `-drive` for a backend: a local file or device becomes

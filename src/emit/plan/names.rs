@@ -137,14 +137,14 @@ fn disk_alias(plan: &Plan<'_>, i: usize, disk: &Disk, bus: DiskBus) -> String {
     match (bus, drive) {
         (DiskBus::Scsi, Some((c, b, t, u))) => {
             if plan.layout.model_of(c) == Some(ScsiModel::Lsilogic) {
-                format!("scsi{c}-{b}-{u}")
+                drive_alias("scsi", &[c, b, u])
             } else {
-                format!("scsi{c}-{b}-{t}-{u}")
+                drive_alias("scsi", &[c, b, t, u])
             }
         }
-        (DiskBus::Ide, Some((c, b, _, u))) => format!("ide{c}-{b}-{u}"),
-        (DiskBus::Sata, Some((c, b, _, u))) => format!("sata{c}-{b}-{u}"),
-        (DiskBus::Fdc, Some((c, b, _, u))) => format!("fdc{c}-{b}-{u}"),
+        (DiskBus::Ide, Some((c, b, _, u))) => drive_alias("ide", &[c, b, u]),
+        (DiskBus::Sata, Some((c, b, _, u))) => drive_alias("sata", &[c, b, u]),
+        (DiskBus::Fdc, Some((c, b, _, u))) => drive_alias("fdc", &[c, b, u]),
         _ => {
             let idx = disk
                 .dev()
@@ -154,4 +154,17 @@ fn disk_alias(plan: &Plan<'_>, i: usize, disk: &Disk, bus: DiskBus) -> String {
             format!("{}-disk{idx}", bus.as_str())
         }
     }
+}
+
+/// `scsi0-0-0-1`: a prefix and numbers joined by `-` (every disk has one; no `format!`).
+fn drive_alias(prefix: &str, parts: &[u32]) -> String {
+    let mut a = String::with_capacity(prefix.len() + 4 * parts.len());
+    a.push_str(prefix);
+    for (k, &n) in parts.iter().enumerate() {
+        if k > 0 {
+            a.push('-');
+        }
+        crate::decimal::push_decimal(&mut a, u64::from(n));
+    }
+    a
 }
