@@ -147,9 +147,26 @@ impl Drop for Names<'_> {
     }
 }
 
+/// One bit of 64 for a name (from its length and end bytes): a reader marks the bits of the
+/// names an element has, and a name whose bit is clear is known to be absent without a
+/// search. Most names a reader asks for are absent (a disk has 5 of the 15 children asked
+/// for). Names sharing a bit are told apart by the search.
+fn name_bit(name: &[u8]) -> u64 {
+    let (first, last) = match name {
+        [] => (0, 0),
+        [f, .., l] => (*f, *l),
+        [f] => (*f, *f),
+    };
+    let h = (name.len() as u32).wrapping_mul(31) ^ u32::from(first) ^ (u32::from(last) << 3);
+    1 << (h % 64)
+}
+
 pub(crate) struct R<'a> {
     cx: &'a Ctx,
     pub el: El<'a>,
+    /// [`name_bit`]s of the element's attributes and child elements.
+    attr_bits: u64,
+    child_bits: u64,
     attr_used: Used,
     child_used: Used,
     attr_names: Names<'a>,
@@ -160,11 +177,18 @@ pub(crate) struct R<'a> {
 
 impl<'a> R<'a> {
     pub fn new(cx: &'a Ctx, el: El<'a>) -> Self {
+        let (mut children, mut child_bits) = (0, 0);
+        for c in el.elements() {
+            children += 1;
+            child_bits |= name_bit(c.name_bytes());
+        }
         R {
             cx,
             el,
+            attr_bits: el.attrs().fold(0, |b, a| b | name_bit(a.name_bytes())),
+            child_bits,
             attr_used: Used::new(el.n_attrs()),
-            child_used: Used::new(el.elements().count()),
+            child_used: Used::new(children),
             attr_names: Names::new(&cx.names),
             child_names: Names::new(&cx.names),
             text_read: Cell::new(false),
@@ -215,6 +239,9 @@ impl<'a> R<'a> {
     /// The raw attribute, marked as read.
     pub fn attr_raw(&self, name: &'static str) -> Option<At<'a>> {
         self.attr_names.push(Known::One(name));
+        if self.attr_bits & name_bit(name.as_bytes()) == 0 {
+            return None;
+        }
         let i = self.el.attrs().position(|a| a.is(name))?;
         self.attr_used.set(i);
         Some(self.el.attr_at(i))
@@ -331,6 +358,9 @@ impl<'a> R<'a> {
     /// The only child of that name; a second one is E009.
     pub fn child(&self, name: &'static str) -> Option<R<'a>> {
         self.child_names.push(Known::One(name));
+        if self.child_bits & name_bit(name.as_bytes()) == 0 {
+            return None;
+        }
         let (mut first, mut second) = (None, None);
         for (i, c) in self.el.elements().enumerate() {
             if c.is(name) {
@@ -360,6 +390,9 @@ impl<'a> R<'a> {
     pub fn children(&self, name: &'static str) -> Vec<R<'a>> {
         self.child_names.push(Known::One(name));
         let mut out = Vec::new();
+        if self.child_bits & name_bit(name.as_bytes()) == 0 {
+            return out;
+        }
         for (i, c) in self.el.elements().enumerate() {
             if c.is(name) {
                 self.child_used.set(i);
@@ -582,5 +615,31 @@ mod tests {
             Some("unique_id")
         );
         assert_eq!(did_you_mean("frobnicate", ["controller", "disk"]), None);
+    }
+
+    /// The name bits only ever skip a search for a name that is absent: every attribute and
+    /// child is found, whatever bits the names share, and an absent one is not.
+    #[test]
+    fn every_present_name_is_found_and_absent_ones_are_not() {
+        let names: Vec<String> = (0..200).map(|i| format!("n{i}x")).collect();
+        let attrs: String = names.iter().map(|n| format!(" {n}='v'")).collect();
+        let kids: String = names.iter().map(|n| format!("<{n}/>")).collect();
+        let doc = crate::xml::parse_document(
+            format!("<e{attrs}>{kids}</e>").as_bytes(),
+            crate::xml::Limits::default(),
+        )
+        .unwrap();
+        let cx = Ctx::default();
+        let r = R::new(&cx, doc.tree.root());
+        for n in &names {
+            let n: &'static str = Box::leak(n.clone().into_boxed_str());
+            assert!(r.attr_raw(n).is_some(), "attribute {n}");
+            assert!(r.child(n).is_some(), "child {n}");
+        }
+        for absent in ["n200x", "x", "", "n1", "N0x"] {
+            assert!(r.attr_raw(absent).is_none(), "{absent}");
+            assert!(r.child(absent).is_none(), "{absent}");
+        }
+        assert!(r.finish().is_empty());
     }
 }

@@ -311,6 +311,11 @@ impl<'t> El<'t> {
         self.t.bytes(self.data().name) == name.as_bytes()
     }
 
+    /// The element's name as bytes.
+    pub(crate) fn name_bytes(self) -> &'t [u8] {
+        self.t.bytes(self.data().name)
+    }
+
     pub(crate) fn offset(self) -> usize {
         self.data().offset as usize
     }
@@ -451,6 +456,11 @@ impl<'t> At<'t> {
     /// True when the attribute is called `name`.
     pub(crate) fn is(self, name: &str) -> bool {
         self.t.bytes(self.data().name) == name.as_bytes()
+    }
+
+    /// The attribute's name as bytes.
+    pub(crate) fn name_bytes(self) -> &'t [u8] {
+        self.t.bytes(self.data().name)
     }
 
     /// The value, references resolved and white space normalised.
