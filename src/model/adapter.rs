@@ -100,15 +100,37 @@ impl PciName {
 
     /// The sysfs spelling, `dddd:bb:ss.f`.
     pub fn bdf(&self) -> String {
-        format!(
-            "{:04x}:{:02x}:{:02x}.{:x}",
-            self.domain, self.bus, self.slot, self.function
-        )
+        // Built by hand: a domain of many hostdevs asks once per adapter.
+        let mut s = String::with_capacity(12);
+        push_hex(&mut s, u32::from(self.domain), 4);
+        s.push(':');
+        push_hex(&mut s, u32::from(self.bus), 2);
+        s.push(':');
+        push_hex(&mut s, u32::from(self.slot), 2);
+        s.push('.');
+        push_hex(&mut s, u32::from(self.function), 1);
+        s
+    }
+}
+
+/// `v` in lower-case hex, zero-padded to at least `width` digits (`{v:0width$x}`).
+fn push_hex(s: &mut String, v: u32, width: usize) {
+    let digits = if v == 0 {
+        1
+    } else {
+        (32 - v.leading_zeros() as usize).div_ceil(4)
+    };
+    for _ in digits..width {
+        s.push('0');
+    }
+    for i in (0..digits).rev() {
+        let d = (v >> (i * 4)) & 0xf;
+        s.push(char::from_digit(d, 16).expect("a hex digit"));
     }
 }
 
 /// What an adapter names, once its attributes are known to make sense together.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum AdapterForm {
     /// `scsi_hostN` / `hostN`.
@@ -421,6 +443,28 @@ impl Adapter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bdf_is_spelled_as_sysfs_spells_it_for_every_width() {
+        for (domain, bus, slot, function) in [
+            (0, 0, 0, 0),
+            (0, 1, 0x1f, 2),
+            (0xabcd, 0xff, 0x1f, 7),
+            (0x10, 0x0a, 0x03, 0),
+            (0xffff, 0x10, 0x10, 1),
+        ] {
+            let p = PciName {
+                domain,
+                bus,
+                slot,
+                function,
+            };
+            assert_eq!(
+                p.bdf(),
+                format!("{domain:04x}:{bus:02x}:{slot:02x}.{function:x}")
+            );
+        }
+    }
 
     fn flat(parent: &str, uid: Option<&str>) -> Adapter {
         Adapter {

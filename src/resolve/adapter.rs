@@ -16,9 +16,18 @@ use crate::model::{is_wwn, parse_host_name, Adapter, AdapterForm, AdapterType};
 
 /// A one-line rendering of an adapter as written, for messages and reports.
 pub fn describe(a: &Adapter) -> String {
-    let mut parts = Vec::new();
+    // One buffer, no `format!`: every resolved device of a report carries one.
+    let mut out = String::with_capacity(64);
+    out.push_str("<adapter");
+    let part = |out: &mut String, k: &str, v: &str| {
+        out.push(' ');
+        out.push_str(k);
+        out.push_str("='");
+        out.push_str(v);
+        out.push('\'');
+    };
     if let Some(k) = a.kind {
-        parts.push(format!("type='{k}'"));
+        part(&mut out, "type", &k.to_string());
     }
     let attrs = [
         ("name", &a.name),
@@ -32,7 +41,7 @@ pub fn describe(a: &Adapter) -> String {
     ];
     for (k, v) in attrs {
         if let Some(v) = v {
-            parts.push(format!("{k}='{v}'"));
+            part(&mut out, k, v);
         }
     }
     if let Some(pa) = &a.parentaddr {
@@ -41,12 +50,18 @@ pub fn describe(a: &Adapter) -> String {
             .as_ref()
             .map(|ad| ad.to_bdf())
             .unwrap_or_else(|| "?".into());
-        parts.push(format!(
-            "parentaddr(unique_id='{}', {pci})",
-            pa.unique_id.as_deref().unwrap_or("")
-        ));
+        out.push_str(" parentaddr(unique_id='");
+        out.push_str(pa.unique_id.as_deref().unwrap_or(""));
+        out.push_str("', ");
+        out.push_str(&pci);
+        out.push(')');
     }
-    format!("<adapter {}>", parts.join(" "))
+    if out.len() == "<adapter".len() {
+        // As `parts.join(" ")` of nothing gave it.
+        out.push(' ');
+    }
+    out.push('>');
+    out
 }
 
 fn norm(s: &str) -> String {
@@ -289,4 +304,42 @@ fn by_wwn<'i>(
         }
     }
     Ok(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AdapterType, ParentAddr};
+
+    #[test]
+    fn describe_lists_the_attributes_as_written_in_a_fixed_order() {
+        let a = Adapter {
+            kind: Some(AdapterType::ScsiHost),
+            parent: Some("pci_0000_01_00_0".into()),
+            unique_id: Some("3".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            describe(&a),
+            "<adapter type='scsi_host' parent='pci_0000_01_00_0' unique_id='3'>"
+        );
+        let fc = Adapter {
+            wwpn: Some("2000000000000002".into()),
+            wwnn: Some("1000000000000001".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            describe(&fc),
+            "<adapter wwnn='1000000000000001' wwpn='2000000000000002'>"
+        );
+        assert_eq!(describe(&Adapter::default()), "<adapter >");
+        let pa = Adapter {
+            parentaddr: Some(ParentAddr {
+                unique_id: Some("1".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(describe(&pa), "<adapter parentaddr(unique_id='1', ?)>");
+    }
 }

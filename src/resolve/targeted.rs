@@ -43,6 +43,9 @@ use std::collections::BTreeMap;
 struct Dirs {
     class_host: SysPath,
     class_fc: SysPath,
+    /// `sys/class/fc_host` is not there (no FC driver): no host has FC attributes, and
+    /// none is looked up one by one.
+    no_fc: bool,
     bus: SysPath,
 }
 
@@ -132,12 +135,17 @@ impl<'r> Targeted<'r> {
     fn dirs(&mut self) -> Result<&Dirs, ResolveError> {
         if self.dirs.is_none() {
             // In the order the scan resolves them, so that the first failure is the same.
-            let class_fc = Index::class_dir(self.root, "sys/class/fc_host")?;
+            let fc = SysPath::parse("sys/class/fc_host")?;
+            let (class_fc, no_fc) = match self.root.resolve(&fc)? {
+                Some(d) => (d, false),
+                None => (fc, true),
+            };
             let class_host = Index::class_dir(self.root, "sys/class/scsi_host")?;
             let bus = Index::class_dir(self.root, "sys/bus/scsi/devices")?;
             self.dirs = Some(Dirs {
                 class_host,
                 class_fc,
+                no_fc,
                 bus,
             });
         }
@@ -165,7 +173,12 @@ impl<'r> Targeted<'r> {
         if let Some(f) = self.fc.get(&n) {
             return Ok(f.clone());
         }
-        let class_fc = self.dirs()?.class_fc.clone();
+        let dirs = self.dirs()?;
+        if dirs.no_fc {
+            // What reading `fc_host/hostN` would find.
+            return Ok(None);
+        }
+        let class_fc = dirs.class_fc.clone();
         let f = self.scan(|s| Index::scan_fc_host(s, &class_fc, n));
         self.fc.insert(n, f.clone());
         Ok(f)
@@ -282,8 +295,8 @@ impl<'r> Targeted<'r> {
         self.lus_tried.insert(hctl, detail);
         let bus = self.dirs()?.bus.clone();
         let lu = self.scan(|s| {
-            let dir = Index::locate_lu(s, &bus, hctl)?;
-            Some(Index::scan_lu(s, &dir, hctl, &mut false, detail))
+            let at = Index::locate_lu(s, &bus, hctl)?;
+            Some(Index::scan_lu(s, at, hctl, &mut false, detail))
         });
         if let Some(lu) = lu {
             self.part.add_lu(lu);

@@ -3,7 +3,7 @@
 use super::Cx;
 use crate::assign::Origin;
 use crate::diag::{codes, Diagnostic};
-use crate::model::{Device, HostdevSourceProtocol, HostdevType};
+use crate::model::{AdapterForm, Device, HostdevSourceProtocol, HostdevType};
 use std::collections::HashMap;
 
 fn fmt_addr(a: (u32, u32, u32, u32)) -> String {
@@ -11,6 +11,14 @@ fn fmt_addr(a: (u32, u32, u32, u32)) -> String {
         "controller='{}' bus='{}' target='{}' unit='{}'",
         a.0, a.1, a.2, a.3
     )
+}
+
+/// What names one host LU, for finding it given twice: an adapter's host and the LU's
+/// address on it, or an iSCSI portal and target/LUN.
+#[derive(PartialEq, Eq, Hash)]
+enum LuKey {
+    Adapter(AdapterForm, u32, u32, u64),
+    Iscsi(String),
 }
 
 pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
@@ -90,7 +98,7 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
     // The same host LU twice.
-    let mut lus: HashMap<String, usize> = HashMap::new();
+    let mut lus: HashMap<LuKey, usize> = HashMap::new();
     for (i, h) in cx.domain.devices.hostdevs() {
         if h.kind != HostdevType::Scsi {
             continue;
@@ -102,11 +110,11 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
                     continue;
                 };
                 let Ok(form) = a.form() else { continue };
-                format!(
-                    "{form:?}:{}:{}:{}",
+                LuKey::Adapter(
+                    form,
                     addr.bus.unwrap_or(0),
                     addr.target.unwrap_or(0),
-                    addr.unit.unwrap_or(0)
+                    addr.unit.unwrap_or(0),
                 )
             }
             Some(HostdevSourceProtocol::Iscsi) => {
@@ -125,7 +133,7 @@ pub(crate) fn check(cx: &Cx<'_>, out: &mut Vec<Diagnostic>) {
                         )
                     })
                     .unwrap_or_default();
-                format!("iscsi:{host}:{name}")
+                LuKey::Iscsi(format!("{host}:{name}"))
             }
             _ => continue,
         };

@@ -3,6 +3,7 @@
 //! the scan.
 
 use super::*;
+use crate::resolve::sysfs::Listing;
 
 fn norm_wwn(s: &str) -> String {
     s.trim()
@@ -42,6 +43,16 @@ pub(crate) struct Located {
     device_path: SysPath,
     /// The nearest PCI function above the host.
     pub(crate) pci_parent: Option<String>,
+}
+
+/// Where an LU's bus entry leads, with its `scsi_generic` listing when that was read on the way
+/// (see [`SysfsRoot::follow_and_list`]).
+#[derive(Debug, Clone)]
+pub(crate) struct LuAt {
+    /// The canonical LU directory (`…/H:B:T:L`).
+    pub(crate) dir: SysPath,
+    /// The entries of `dir/scsi_generic`, when already listed.
+    sg: Option<Listing>,
 }
 
 /// `hostN` as the kernel writes it: the name a class directory has for host `n`, and the
@@ -127,6 +138,10 @@ impl Scan<'_> {
 
     fn first_entry(&mut self, dir: &SysPath, sub: &str, ok: fn(&str) -> bool) -> Option<String> {
         let root = self.root;
+        if let Some(l) = root.list_in(dir, sub) {
+            let l = self.soft(|| root.show(dir) + "/" + sub, l)?;
+            return l.names.into_iter().find(|n| ok(n));
+        }
         let d = root.resolve_in(dir, sub);
         let d = self.soft(|| root.show(dir) + "/" + sub, d)?;
         self.first_in(dir, sub, &d, ok)
@@ -194,10 +209,10 @@ impl Index {
         let bus = Self::class_dir(root, "sys/bus/scsi/devices")?;
         let mut generic_dirs = false;
         for hctl in bus_lus(root, &bus, &mut s.warnings)? {
-            let Some(dir) = Self::locate_lu(&mut s, &bus, hctl) else {
+            let Some(at) = Self::locate_lu(&mut s, &bus, hctl) else {
                 continue;
             };
-            let lu = Self::scan_lu(&mut s, &dir, hctl, &mut generic_dirs, Detail::Full);
+            let lu = Self::scan_lu(&mut s, at, hctl, &mut generic_dirs, Detail::Full);
             idx.add_lu(lu);
         }
         // A host known only by its LUs (a hand-made tree with bus/scsi/devices but no
@@ -390,34 +405,54 @@ impl Index {
 
     /// Follow the bus entry `bus/H:B:T:L` to the LU's canonical directory. `None` when it is
     /// absent, or (with a warning) cannot be followed.
-    pub(crate) fn locate_lu(s: &mut Scan<'_>, bus: &SysPath, hctl: Hctl) -> Option<SysPath> {
+    pub(crate) fn locate_lu(s: &mut Scan<'_>, bus: &SysPath, hctl: Hctl) -> Option<LuAt> {
         let root = s.root;
         let p = bus.join(&hctl.to_string()).ok()?;
+        // Most LUs: the link's target and its `scsi_generic` listing in one go.
+        if let Some((dir, sg)) = root.follow_and_list(&p, "scsi_generic") {
+            return Some(LuAt { dir, sg: Some(sg) });
+        }
         let r = s.root.resolve_link(&p);
-        s.soft(|| root.show(&p), r)
+        let dir = s.soft(|| root.show(&p), r)?;
+        Some(LuAt { dir, sg: None })
     }
 
     /// Read the LU in `dir`. `generic_dirs` is set when it has a `scsi_generic` directory
     /// (the sg driver is loaded).
     pub(crate) fn scan_lu(
         s: &mut Scan<'_>,
-        dir: &SysPath,
+        at: LuAt,
         hctl: Hctl,
         generic_dirs: &mut bool,
         detail: Detail,
     ) -> Lu {
         let root = s.root;
-        let sg = match s.root.resolve_in(dir, "scsi_generic") {
-            Ok(Some(d)) => {
-                *generic_dirs = true;
-                s.first_in(dir, "scsi_generic", &d, is_sg_name)
-            }
-            Ok(None) => None,
-            // Said twice, as ever: for the LU, then for its scsi_generic directory.
-            e @ Err(_) => {
-                s.soft(|| root.show(dir), e);
-                s.first_entry(dir, "scsi_generic", is_sg_name)
-            }
+        let LuAt { dir, sg: listed } = at;
+        let dir = &dir;
+        let listed = listed.map(|l| Ok(Some(l)));
+        let fast = listed
+            .or_else(|| root.list_in(dir, "scsi_generic"))
+            .map(|l| {
+                if !matches!(l, Ok(None)) {
+                    *generic_dirs = true;
+                }
+                let l = s.soft(|| root.show(dir) + "/scsi_generic", l)?;
+                l.names.into_iter().find(|n| is_sg_name(n))
+            });
+        let sg = match fast {
+            Some(sg) => sg,
+            None => match s.root.resolve_in(dir, "scsi_generic") {
+                Ok(Some(d)) => {
+                    *generic_dirs = true;
+                    s.first_in(dir, "scsi_generic", &d, is_sg_name)
+                }
+                Ok(None) => None,
+                // Said twice, as ever: for the LU, then for its scsi_generic directory.
+                e @ Err(_) => {
+                    s.soft(|| root.show(dir), e);
+                    s.first_entry(dir, "scsi_generic", is_sg_name)
+                }
+            },
         };
         let block = if detail >= Detail::Nodes {
             s.first_entry(dir, "block", is_block_name)

@@ -10,14 +10,15 @@
 //! - before a file is opened or a directory listed, its path is canonicalised by the OS and
 //!   must still lie under the canonical root (a second check against races and bugs).
 
+mod fx;
+mod os;
 mod path;
 
 use super::error::ResolveError;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Symlinks followed while resolving one path before giving up (Linux's own limit).
@@ -27,6 +28,7 @@ pub const MAX_HOPS: usize = 40;
 /// hundred bytes, so anything larger is not an attribute.
 pub const MAX_ATTR: u64 = 64 * 1024;
 
+pub(crate) use fx::{Fx, FxMap};
 pub(crate) use path::{component, host_number, is_block_name, is_sg_name};
 pub use path::{Hctl, SysPath, COMPONENT_PATTERN};
 
@@ -60,6 +62,10 @@ pub struct SysfsRoot {
     max_attr: u64,
     /// Filesystem operations so far (see [`SysfsRoot::operations`]).
     ops: Cell<u64>,
+    /// `openat2` works here (see [`SysfsRoot::whole_target`]); cleared at its first refusal.
+    openat2: Cell<bool>,
+    /// Links [`SysfsRoot::follow_and_list`] could not take the short way.
+    follow_misses: Cell<u32>,
 }
 
 impl SysfsRoot {
@@ -110,6 +116,8 @@ impl SysfsRoot {
             verified: RefCell::new(HashSet::default()),
             max_attr: MAX_ATTR,
             ops: Cell::new(0),
+            openat2: Cell::new(true),
+            follow_misses: Cell::new(0),
         })
     }
 
@@ -335,8 +343,122 @@ impl SysfsRoot {
             cur_ok = parent_verified;
             rest = std::borrow::Cow::Owned(format!("{t}/{}", &rest[pos..]));
             pos = 0;
+            if cur_ok {
+                if let Some(done) = self.whole_target(&cur, &rest) {
+                    return Ok(Some(done));
+                }
+            }
         }
         Ok(Some(cur))
+    }
+
+    /// The rest of a walk, `rest` from the verified directory `from`, in one system call: when
+    /// `rest` is `../` steps then plain names, several of them not yet verified, one `openat2`
+    /// that refuses every symlink tells whether the path it spells is a real directory. If so,
+    /// that path is what the walk would reach, and every directory on it is verified. `None`:
+    /// not that shape, not worth it, or not so; the walk goes on a component at a time and
+    /// finds out what is there (a link, a file, nothing) exactly as before.
+    fn whole_target(&self, from: &SysPath, rest: &str) -> Option<SysPath> {
+        if !self.openat2.get() || self.recording() {
+            return None;
+        }
+        let p = plain_target(from, rest)?;
+        let new = self.unverified_tail(&p);
+        // One `openat2` and its `close` against an `lstat` a directory.
+        if new < 3 {
+            return None;
+        }
+        self.op();
+        match os::whole_dir_without_links(&self.full(&p), false) {
+            Ok(_) => {}
+            Err(os::NotWhole::Unsupported) => {
+                self.openat2.set(false);
+                return None;
+            }
+            Err(os::NotWhole::Other) => return None,
+        }
+        self.verify_tail(&p, new);
+        Some(p)
+    }
+
+    /// How many directories at the end of the canonical `p` are not verified yet: its tail
+    /// below its deepest verified ancestor (the parent of a verified directory is verified, so
+    /// that ancestor is a prefix).
+    fn unverified_tail(&self, p: &SysPath) -> usize {
+        let verified = self.verified.borrow();
+        let mut known = p.clone();
+        let mut new = 0;
+        while !known.is_root() && !verified.contains(&known) {
+            known.pop();
+            new += 1;
+        }
+        new
+    }
+
+    /// Verify the last `new` directories of `p`, which the kernel has just found to be real
+    /// directories reached through no symlink.
+    fn verify_tail(&self, p: &SysPath, new: usize) {
+        let mut verified = self.verified.borrow_mut();
+        let mut d = p.clone();
+        for _ in 0..new {
+            verified.insert(d.clone());
+            d.pop();
+        }
+    }
+
+    /// Follow the link `link` (an entry of a verified directory, such as
+    /// `sys/bus/scsi/devices/H:B:T:L`) and list the directory `sub` in its target, in three
+    /// system calls: `readlink`, then one `openat2` that refuses every symlink on the whole
+    /// path, then the listing. This is what [`Self::resolve_link`] and a listing of
+    /// `target/sub` give when the target is plain names below the root and `sub` a real
+    /// directory; it costs an `lstat` for each new directory less. `None` when it is not so (or
+    /// cannot be told cheaply): then nothing is remembered, and the caller asks the long way,
+    /// which finds out what is there. After a few misses (a host whose LUs have no `sub`) it is
+    /// no longer tried.
+    pub(crate) fn follow_and_list(&self, link: &SysPath, sub: &str) -> Option<(SysPath, Listing)> {
+        if !self.openat2.get() || self.recording() || self.follow_misses.get() >= FOLLOW_MISSES {
+            return None;
+        }
+        let from = link.parent()?;
+        if !(from.is_root() || self.verified.borrow().contains(&from)) || component(sub).is_err() {
+            return None;
+        }
+        let miss = || {
+            self.follow_misses.set(self.follow_misses.get() + 1);
+            None
+        };
+        self.op();
+        let Ok(target) = std::fs::read_link(self.full(link)) else {
+            return miss();
+        };
+        let Some(t) = target.to_str().filter(|t| !t.starts_with('/')) else {
+            return miss();
+        };
+        if t.split('/')
+            .any(|c| !c.is_empty() && c != "." && c != ".." && component(c).is_err())
+        {
+            return miss();
+        }
+        let Some(dir) = plain_target(&from, t) else {
+            return miss();
+        };
+        let mut p = dir.clone();
+        p.push(sub);
+        let new = self.unverified_tail(&p);
+        self.op();
+        let full = self.full(&p);
+        let d = match os::whole_dir_without_links(&full, true) {
+            Ok(Some(d)) => d,
+            Ok(None) => return miss(),
+            Err(os::NotWhole::Unsupported) => {
+                self.openat2.set(false);
+                return None;
+            }
+            Err(os::NotWhole::Other) => return miss(),
+        };
+        self.verify_tail(&p, new);
+        let listing = self.listing(&p, &full, d).ok()?;
+        Some((dir, listing))
     }
 
     /// [`Self::checked`] for a directory, by induction and remembered: a directory is under
@@ -393,7 +515,7 @@ impl SysfsRoot {
             component(name)?;
             let full = self.full(dir).join(name);
             self.op();
-            match open_attr(&full) {
+            match os::open_attr(&full) {
                 Ok(file) => return self.read_open(file, &full, || dir.join(name)),
                 Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {}
                 Err(e)
@@ -416,11 +538,11 @@ impl SysfsRoot {
             _ => self.checked(&p)?,
         };
         self.op();
-        let file = open_attr(&full).map_err(|e| ResolveError::io(&full, e))?;
+        let file = os::open_attr(&full).map_err(|e| ResolveError::io(&full, e))?;
         self.read_open(file, &full, || Ok(p.clone()))
     }
 
-    /// Read an attribute opened by [`open_attr`]: check that it is a regular file, read at
+    /// Read an attribute opened by [`os::open_attr`]: check that it is a regular file, read at
     /// most `max_attr` bytes, record it.
     fn read_open(
         &self,
@@ -492,21 +614,8 @@ impl SysfsRoot {
             self.checked_dir(dir)?
         };
         self.op();
-        let rd = std::fs::read_dir(&full).map_err(|e| ResolveError::io(&full, e))?;
-        let mut out = Listing::default();
-        for entry in rd {
-            let entry = entry.map_err(|e| ResolveError::io(&full, e))?;
-            match entry.file_name().to_str() {
-                Some(s) if component(s).is_ok() => out.names.push(s.to_string()),
-                Some(s) => out.refused.push(s.to_string()),
-                None => out
-                    .refused
-                    .push(entry.file_name().to_string_lossy().into_owned()),
-            }
-        }
-        out.names.sort();
-        out.refused.sort();
-        self.record(dir, Recorded::Dir);
+        let d = os::open_dir(&full, false).map_err(|e| ResolveError::io(&full, e))?;
+        let out = self.listing(dir, &full, d)?;
         if self.recording.borrow().is_some() {
             // A snapshot must list the same entries, so record what each one is.
             for n in &out.names {
@@ -531,16 +640,83 @@ impl SysfsRoot {
     }
 }
 
-/// Open an attribute for reading without following a final symlink and without blocking:
-/// sysfs attributes are regular files, and a FIFO or a device found in a foreign tree could
-/// block forever or read without end, so the file is checked (in `read_open`) before it is
-/// read.
-fn open_attr(full: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(full)
+impl SysfsRoot {
+    /// The entries of `dir/name`, listed when `dir` is verified and `name` is a real directory
+    /// in it (then verified too): one `open` where [`Self::resolve_in`] and [`Self::list`] make
+    /// an `lstat` first. `Ok(None)` when `name` does not exist. `None` when that is not what
+    /// is there (a symlink, a file) or `dir` is not verified: ask `resolve_in` and `list`,
+    /// which tell those apart.
+    pub(crate) fn list_in(
+        &self,
+        dir: &SysPath,
+        name: &str,
+    ) -> Option<Result<Option<Listing>, ResolveError>> {
+        if self.recording() || !self.verified.borrow().contains(dir) || component(name).is_err() {
+            return None;
+        }
+        let mut p = dir.clone();
+        p.push(name);
+        let full = self.full(&p);
+        self.op();
+        match os::open_dir(&full, true) {
+            Ok(d) => {
+                self.verified.borrow_mut().insert(p.clone());
+                Some(self.listing(&p, &full, d).map(Some))
+            }
+            // What the walk's `lstat` would have said.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Ok(None)),
+            Err(_) => None,
+        }
+    }
+
+    /// The entries of the open directory `d` (`dir`, at `full`), sorted and split.
+    fn listing(
+        &self,
+        dir: &SysPath,
+        full: &Path,
+        d: std::fs::File,
+    ) -> Result<Listing, ResolveError> {
+        let mut out = Listing::default();
+        for (name, utf8) in os::entries(d).map_err(|e| ResolveError::io(full, e))? {
+            if utf8 && component(&name).is_ok() {
+                out.names.push(name);
+            } else {
+                out.refused.push(name);
+            }
+        }
+        out.names.sort();
+        out.refused.sort();
+        self.record(dir, Recorded::Dir);
+        Ok(out)
+    }
 }
+
+/// `rest` (`../` steps, then plain names) taken from the canonical directory `from`; `None`
+/// for any other shape (`.` or `..` after a name, or above the root), which only a walk can
+/// follow.
+fn plain_target(from: &SysPath, rest: &str) -> Option<SysPath> {
+    let mut p = from.clone();
+    let mut names = false;
+    for c in rest.split('/').filter(|c| !c.is_empty()) {
+        match c {
+            // `from` is canonical, so stepping up by name is stepping up for real.
+            ".." if !names => {
+                if !p.pop() {
+                    return None;
+                }
+            }
+            "." | ".." => return None,
+            _ => {
+                names = true;
+                p.push(c);
+            }
+        }
+    }
+    Some(p)
+}
+
+/// Misses after which [`SysfsRoot::follow_and_list`] stops trying.
+const FOLLOW_MISSES: u32 = 8;
 
 /// What a walk was asked to resolve, for messages (built only when there is one).
 #[derive(Clone, Copy)]
@@ -558,34 +734,6 @@ impl Asked<'_> {
                 p.push(name);
                 p
             }
-        }
-    }
-}
-
-/// A word-at-a-time multiplicative hash (rustc's FxHash): the set of verified directories is
-/// looked up once per path component walked, and its keys are paths the resolver built
-/// itself, so a fast hash without flooding resistance fits (the default SipHash was a tenth
-/// of the time of a scan).
-#[derive(Debug, Default)]
-pub(crate) struct Fx(u64);
-
-/// A hash map keyed by the resolver's own values (numbers, addresses, paths).
-pub(crate) type FxMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Fx>>;
-
-impl Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
         }
     }
 }
