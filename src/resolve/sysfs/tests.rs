@@ -1,4 +1,5 @@
 //! Tests of the sysfs root: names, links, bounds.
+use super::short::FOLLOW_MISSES;
 use super::*;
 
 #[test]
