@@ -367,18 +367,20 @@ def markdown(a, res, load_after):
         w(f'- One hostdev named by host number costs {count(one_n)} system calls on the big '
           f'host, whatever its size ({cell(one_n)}): its class entry, its LU\'s bus entry and '
           f'`scsi_generic` directory. Named by PCI parent and unique_id, every '
-          f'`sys/class/scsi_host/hostN` link is followed (one link and the directories it '
-          f'leads through, about six calls a host: {count(one_p)} for 1,000 hosts), as '
+          f'`sys/class/scsi_host/hostN` link is followed (its `readlink`, one `openat2` '
+          f'that checks the whole path it names holds no symlink, and that call\'s `close`: '
+          f'about three calls a host, {count(one_p)} for 1,000 hosts), as '
           f'libvirt\'s own pool lookup does; that grows with the number of SCSI hosts, not '
           f'of LUs, and took {cell(one_p)} (CPU {fmt_t(one_p["cpu"])}) here. libvirt cannot '
           f'use that form in a hostdev at all.')
     if ten_n and val:
-        w(f'- 10,000 hostdevs cost {count(ten_n)} system calls (about eight an LU: its bus '
-          f'link, target and LU directories, the `scsi_generic` listing; ten a host). Of the '
-          f'{cell(ten_n)} (CPU {fmt_t(ten_n["cpu"])}), checking the XML alone (`validate`, '
-          f'no host) takes {cell(val)}; the resolution alone is 20–40 µs an LU on this '
-          f'machine (`cargo bench --bench resolve`, column `hd resolve`), half of it in the '
-          f'kernel; emitting, printing and freeing 10,000 devices take the rest.')
+        w(f'- 10,000 hostdevs cost {count(ten_n)} system calls (about five an LU: its bus '
+          f'link\'s `readlink`, one `openat2` that opens its `scsi_generic` directory through '
+          f'a path checked to hold no symlink, two `getdents` and a `close`; about fourteen a '
+          f'host). Of the {cell(ten_n)} (CPU {fmt_t(ten_n["cpu"])}), checking the XML alone '
+          f'(`validate`, no host) takes {cell(val)}; the rest is the resolution (`cargo bench '
+          f'--bench resolve`, column `hd resolve`, times it alone), about half of it in the '
+          f'kernel, and emitting and printing 10,000 devices.')
     big = [(k, g(f'{k}/100000')) for k in ('convert', 'validate', 'fmt')]
     if all(r and not r.get('failed') for _, r in big):
         w('- 100,000 disks (20 MB of XML): ' + '; '.join(
