@@ -152,6 +152,16 @@ impl Props {
 /// short forms for `\b \f \n \r \t`, other control characters as `\u00XX`).
 fn write_json_string(out: &mut String, s: &str) {
     out.push('"');
+    // Most values (paths, names, aliases) need no escape: one branch-free pass over the
+    // bytes says so, and they are copied whole.
+    let escapes = s
+        .bytes()
+        .fold(false, |e, b| e | (b < 0x20) | (b == b'"') | (b == b'\\'));
+    if !escapes {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut plain = 0;
     for (i, b) in s.bytes().enumerate() {
         let esc: &str = match b {
@@ -304,7 +314,17 @@ mod tests {
     fn json_strings_are_escaped_as_serde_json_escapes_them() {
         let mut all: String = (0u8..0x80).map(char::from).collect();
         all.push_str("é€𝄞\u{7f}\u{2028}");
-        for s in [all.as_str(), "", "plain", "\"", "a\\b", "\u{1b}[2J"] {
+        let mut cases: Vec<String> = ["", "plain", "/dev/disk/by-id/x", "\"", "a\\b", "\u{1b}[2J"]
+            .map(String::from)
+            .into();
+        cases.push(all.clone());
+        // Each character alone and inside plain text: the escape-free fast path and the
+        // escaping one must agree with serde_json everywhere.
+        for c in all.chars() {
+            cases.push(c.to_string());
+            cases.push(format!("drive-scsi0-0-0-{c}-tail"));
+        }
+        for s in &cases {
             let mut out = String::new();
             write_json_string(&mut out, s);
             assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
