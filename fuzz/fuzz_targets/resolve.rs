@@ -1,6 +1,8 @@
 //! Small generated sysfs trees (fuzzed host names, unique_ids, WWNs, H:B:T:L names and link
 //! targets, including loops and links out of the root) scanned and resolved for every adapter
-//! form: an answer or an error, never a panic, never a path outside the root.
+//! form: an answer or an error, never a panic, never a path outside the root; and resolved
+//! the targeted way (`resolve`, `resolve_passthrough`: only what the domain names, with the
+//! root's short ways through `openat2`) with exactly the full scan's answers and errors.
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -104,10 +106,15 @@ fuzz_target!(|input: Input| {
         let p = canonical_root.join(h.device_path.to_string().trim_start_matches('/'));
         assert!(p.starts_with(&canonical_root), "a host outside the root: {p:?}");
     }
+    let mut devices = String::new();
+    let mut addrs: Vec<(u32, u32, u64)> =
+        idx.lus().take(3).map(|l| (l.hctl.bus, l.hctl.target, l.hctl.lun)).collect();
+    addrs.push((0, 0, 0));
     for (name, parent, unique_id, wwn) in &input.adapters {
+        let uid = unique_id.bytes().next().unwrap_or(0);
         for a in [
             domxml::Adapter::named(name.clone()),
-            domxml::Adapter::by_parent(parent.clone(), unique_id.bytes().next().unwrap_or(0).into()),
+            domxml::Adapter::by_parent(parent.clone(), uid.into()),
             domxml::Adapter::fc_host(wwn.clone(), wwn.clone()),
         ] {
             if let Ok(h) = domxml::resolve::resolve_adapter(&idx, &a) {
@@ -117,5 +124,78 @@ fuzz_target!(|input: Input| {
                 let _ = domxml::resolve::whole_host(&idx, h.number, None, None);
             }
         }
+        for a in [
+            format!("name='{}'", esc(name)),
+            format!("parent='{}' unique_id='{uid}'", esc(parent)),
+            format!("type='fc_host' wwnn='{0}' wwpn='{0}'", esc(wwn)),
+        ] {
+            for (b, t, l) in &addrs {
+                devices.push_str(&format!(
+                    "<hostdev mode='subsystem' type='scsi'><source><adapter {a}/>\
+                     <address bus='{b}' target='{t}' unit='{l}'/></source></hostdev>"
+                ));
+            }
+            devices.push_str(&format!(
+                "<controller type='scsi' model='virtio-scsi'><source><adapter {a}/></source></controller>"
+            ));
+        }
+    }
+    let xml = format!(
+        "<domain type='qemu'><name>f</name><memory>65536</memory>\
+         <os><type arch='x86_64' machine='pc'>hvm</type></os><devices>{devices}</devices></domain>"
+    );
+    let Ok(doc) = domxml::codec::parse_str(&xml) else {
+        return;
+    };
+    let def = doc.definition;
+    let full = domxml::resolve::resolve_with_index(&def, &idx);
+    let Ok(targeted) = domxml::resolve::resolve(&def, &domxml::SysfsRoot::at(&root).unwrap()) else {
+        panic!("the full scan read this tree, the targeted reads could not");
+    };
+    let (a, b) = (
+        domxml::resolve::report::Report::of(&full).rows,
+        domxml::resolve::report::Report::of(&targeted).rows,
+    );
+    assert_eq!(a, b, "targeted resolution differs from the full scan");
+    if let domxml::model::Definition::Domain(d) = &def {
+        let pass = domxml::resolve::resolve_passthrough(d, &domxml::SysfsRoot::at(&root).unwrap())
+            .expect("the full scan read this tree");
+        assert_eq!(view(&pass), view(&full), "passthrough differs from the full scan");
     }
 });
+
+/// What a command line takes from a resolution: per device, the sg node of a hostdev, the
+/// nodes and guest addresses of a whole host's LUs, or the error.
+fn view(r: &domxml::resolve::ResolvedDomain) -> Vec<String> {
+    use domxml::resolve::Resolution;
+    r.devices
+        .iter()
+        .map(|d| match &d.resolution {
+            Resolution::Lu { lu } => format!("{} lu {} {:?}", d.path, lu.hctl, lu.sg),
+            Resolution::Host { host, lus, .. } => format!(
+                "{} host{host} {:?}",
+                d.path,
+                lus.iter()
+                    .map(|p| (p.lu.hctl, &p.lu.sg, &p.lu.block, p.driver, p.target, p.lun))
+                    .collect::<Vec<_>>()
+            ),
+            other => format!("{} {}", d.path, serde_json::to_string(other).unwrap()),
+        })
+        .collect()
+}
+
+/// Text safe inside a single-quoted XML attribute (control characters dropped).
+fn esc(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control())
+        .take(60)
+        .map(|c| match c {
+            '&' => "&amp;".to_string(),
+            '<' => "&lt;".to_string(),
+            '>' => "&gt;".to_string(),
+            '\'' => "&apos;".to_string(),
+            '"' => "&quot;".to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
