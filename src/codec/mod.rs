@@ -10,6 +10,7 @@ mod controller;
 mod disk;
 mod domain;
 mod hostdev;
+mod names;
 mod reader;
 
 pub(crate) use reader::did_you_mean;

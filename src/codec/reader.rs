@@ -1,6 +1,7 @@
 //! A cursor over one element that records which attributes and children were read, so that
 //! whatever was not read is kept (in [`Extra`]) and reported as unknown, with a did-you-mean.
 
+use super::names::{name_bit, List, Names, Pool};
 use crate::diag::{clip, codes, quote, Code, Diagnostic};
 use crate::model::{ChildExtra, Extra, Hex, XmlEnum};
 use crate::xml::{At, Child, El, Element, Node};
@@ -10,8 +11,8 @@ use std::cell::{Cell, RefCell};
 #[derive(Default)]
 pub(crate) struct Ctx {
     pub diags: RefCell<Vec<Diagnostic>>,
-    /// Buffers for the names each element's reader is given (see `Names`).
-    names: RefCell<Vec<Vec<Known>>>,
+    /// Buffers for the names each element's reader is given (see [`Names`]).
+    names: Pool,
 }
 
 impl Ctx {
@@ -79,103 +80,6 @@ impl Used {
             Some(k) => self.high[k].get(),
         }
     }
-}
-
-/// Names a reader gave for an element: one it asked for, a list it knows (read verbatim), or a
-/// list it lets through without a warning. Only an element with something unknown in it
-/// looks at them again (for a did-you-mean, or to tell passed from unknown).
-#[derive(Clone, Copy)]
-enum Known {
-    One(&'static str),
-    Listed(&'static [&'static str]),
-    Passed(&'static [&'static str]),
-}
-
-/// The names an [`R`] was given. Its buffer comes from the [`Ctx`]'s pool when the first name
-/// is added and goes back when the reader is dropped: reading a large document allocates
-/// a few buffers, not several for every element.
-struct Names<'a> {
-    pool: &'a RefCell<Vec<Vec<Known>>>,
-    list: RefCell<Vec<Known>>,
-}
-
-impl<'a> Names<'a> {
-    fn new(pool: &'a RefCell<Vec<Vec<Known>>>) -> Self {
-        Names {
-            pool,
-            list: RefCell::new(Vec::new()),
-        }
-    }
-
-    /// Inlined for the common case, a buffer with room: the name is then written straight
-    /// into it (out of line, the caller built it on the stack and the callee copied it, a
-    /// store-forwarding stall on every name asked for, about a tenth of reading a document).
-    #[inline(always)]
-    fn push(&self, k: Known) {
-        let mut list = self.list.borrow_mut();
-        if list.len() < list.capacity() {
-            list.push(k);
-        } else {
-            drop(list);
-            self.push_slow(k);
-        }
-    }
-
-    /// A first name (a buffer from the pool) or a full buffer (grown).
-    #[cold]
-    #[inline(never)]
-    fn push_slow(&self, k: Known) {
-        let mut list = self.list.borrow_mut();
-        if list.capacity() == 0 {
-            if let Some(v) = self.pool.borrow_mut().pop() {
-                *list = v;
-            }
-        }
-        list.push(k);
-    }
-
-    /// Every name known, asked for or passed: the candidates of a did-you-mean.
-    fn all(&self) -> Vec<&'static str> {
-        let mut out = Vec::new();
-        for k in self.list.borrow().iter() {
-            match *k {
-                Known::One(n) => out.push(n),
-                Known::Listed(ns) | Known::Passed(ns) => out.extend_from_slice(ns),
-            }
-        }
-        out
-    }
-
-    fn passed(&self, name: &str) -> bool {
-        self.list
-            .borrow()
-            .iter()
-            .any(|k| matches!(k, Known::Passed(ns) if ns.contains(&name)))
-    }
-}
-
-impl Drop for Names<'_> {
-    fn drop(&mut self) {
-        let mut v = std::mem::take(self.list.get_mut());
-        if v.capacity() > 0 {
-            v.clear();
-            self.pool.borrow_mut().push(v);
-        }
-    }
-}
-
-/// One bit of 64 for a name (from its length and end bytes): a reader marks the bits of the
-/// names an element has, and a name whose bit is clear is known to be absent without a
-/// search. Most names a reader asks for are absent (a disk has 5 of the 15 children asked
-/// for). Names sharing a bit are told apart by the search.
-fn name_bit(name: &[u8]) -> u64 {
-    let (first, last) = match name {
-        [] => (0, 0),
-        [f, .., l] => (*f, *l),
-        [f] => (*f, *f),
-    };
-    let h = (name.len() as u32).wrapping_mul(31) ^ u32::from(first) ^ (u32::from(last) << 3);
-    1 << (h % 64)
 }
 
 pub(crate) struct R<'a> {
@@ -255,7 +159,7 @@ impl<'a> R<'a> {
 
     /// The raw attribute, marked as read.
     pub fn attr_raw(&self, name: &'static str) -> Option<At<'a>> {
-        self.attr_names.push(Known::One(name));
+        self.attr_names.one(name);
         if self.attr_bits & name_bit(name.as_bytes()) == 0 {
             return None;
         }
@@ -374,7 +278,7 @@ impl<'a> R<'a> {
 
     /// The only child of that name; a second one is E009.
     pub fn child(&self, name: &'static str) -> Option<R<'a>> {
-        self.child_names.push(Known::One(name));
+        self.child_names.one(name);
         if self.child_bits & name_bit(name.as_bytes()) == 0 {
             return None;
         }
@@ -405,7 +309,7 @@ impl<'a> R<'a> {
 
     /// Every child of that name, in order.
     pub fn children(&self, name: &'static str) -> Vec<R<'a>> {
-        self.child_names.push(Known::One(name));
+        self.child_names.one(name);
         let mut out = Vec::new();
         if self.child_bits & name_bit(name.as_bytes()) == 0 {
             return out;
@@ -436,20 +340,20 @@ impl<'a> R<'a> {
                 out.push(c.to_element());
             }
         }
-        self.child_names.push(Known::Listed(names));
+        self.child_names.list(List::Listed(names));
         out
     }
 
     /// Attributes libvirt defines that domxml carries without interpreting: kept in
     /// [`Extra`] by [`finish`](Self::finish) without a warning.
     pub fn pass(&self, names: &'static [&'static str]) {
-        self.attr_names.push(Known::Passed(names));
+        self.attr_names.list(List::Passed(names));
     }
 
     /// Child elements libvirt defines that domxml carries without interpreting (`<iotune>`,
     /// `<backingStore>`): kept in [`Extra`] without a warning.
     pub fn pass_children(&self, names: &'static [&'static str]) {
-        self.child_names.push(Known::Passed(names));
+        self.child_names.list(List::Passed(names));
     }
 
     /// Keep everything not read yet without warnings: for elements whose other content is
