@@ -284,14 +284,17 @@ def markdown(a, res, load_after):
       f'load: compare CPU times and ratios more than absolute values.')
     w(f'- domxml `{a.commit}`, {a.runs} runs a case ({FAST_RUNS} for a case under '
       f'{FAST_CASE * 1000:.0f} ms)'
-      + (f'; "before" is `{os.path.basename(a.baseline)}` (the binary built before issue 11)'
-         if a.baseline else '') + '.')
+      + (f'; "before" is `{os.path.basename(a.baseline)}` (an earlier build, given with '
+         f'`--baseline`)' if a.baseline else '') + '.')
     w('- Inputs (`scripts/mk-bench-inputs.py`): domains of N `<disk type=\'block\' '
       'device=\'lun\'>` at explicit drive addresses on virtio-scsi controllers; sysfs trees '
       'of 10 LUs a host (the big host: 1,000 SCSI hosts, 10,000 LUs, each host under its own '
       'PCI function); hostdev domains naming the big host\'s first N LUs by PCI parent + '
       'unique_id (`parent`, the flat form) or by host name (`name`, the only form libvirt '
-      'accepts in a hostdev).')
+      'accepts in a hostdev).'
+      + (' The inputs live in a tmpfs (`' + a.work + '`): sysfs itself is in memory, and a '
+         'tree on disk makes both tools\' lookups wait on its caches.'
+         if a.tmpfs else ''))
     w('')
     w('## The issue\'s table, re-measured')
     w('')
@@ -334,7 +337,7 @@ def markdown(a, res, load_after):
           f'disks with "Unable to encode message payload", its RPC message limit).')
         w('')
     if a.baseline:
-        w('### Before and after targeted resolution')
+        w('### Before and after (the `--baseline` build against this one)')
         w('')
         w('| case | before | after | before ÷ after | system calls before | after |')
         w('|---|---|---|---|---|---|')
@@ -428,6 +431,7 @@ def main():
     p.add_argument('--domxml', required=True)
     p.add_argument('--baseline')
     p.add_argument('--work', required=True)
+    p.add_argument('--tmpfs', type=int, default=0)
     p.add_argument('--repo', required=True)
     p.add_argument('--runs', type=int, default=3)
     p.add_argument('--libvirt', type=int, default=1)

@@ -5,7 +5,9 @@
 #                               [--no-libvirt] [--no-build] [--no-docs] [--report-only]
 #
 # Builds domxml (release), generates inputs with scripts/mk-bench-inputs.py (cached in the
-# work directory, default /tmp/domxml-bench):
+# work directory: by default /dev/shm/domxml-bench when /dev/shm is a tmpfs with 2 GB free,
+# else /tmp/domxml-bench; sysfs lives in memory, and a fake tree on a disk filesystem makes
+# both tools' lookups wait on its inode and dentry caches, which a busy machine evicts):
 #   - domains of 1, 100, 1,000, 10,000 and 100,000 SCSI lun disks at explicit addresses;
 #   - sysfs trees of 10, 100, 1,000 and 10,000 LUs (10 LUs a host; the largest is "the big
 #     host": 1,000 SCSI hosts, 10,000 LUs);
@@ -30,11 +32,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 runs=3
-work=/tmp/domxml-bench
+work=
 baseline=
 libvirt=1
 build=1
 docs=1
+report_only=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --full) runs=7 ;;
@@ -44,14 +47,26 @@ while [ $# -gt 0 ]; do
         --no-libvirt) libvirt=0 ;;
         --no-build) build=0 ;;
         --no-docs) docs=0 ;;
-        --report-only)
-            exec python3 "$here/bench-vs-libvirt.py" --report-only --domxml - --work "$work" \
-                --repo "$repo" --docs "$docs" ;;
+        --report-only) report_only=1 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
 done
+
+if [ -z "$work" ]; then
+    work=/tmp/domxml-bench
+    if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] \
+        && [ "$(df --output=avail -k /dev/shm | tail -1)" -gt 2000000 ]; then
+        work=/dev/shm/domxml-bench
+    fi
+fi
+tmpfs=0
+[ "$(stat -f -c %T "$(dirname "$work")" 2>/dev/null)" = tmpfs ] && tmpfs=1
+if [ "$report_only" = 1 ]; then
+    exec python3 "$here/bench-vs-libvirt.py" --report-only --domxml - --work "$work" \
+        --repo "$repo" --docs "$docs" --tmpfs "$tmpfs"
+fi
 
 if [ "$(id -u)" != 0 ] || ! command -v virsh >/dev/null || ! command -v unshare >/dev/null; then
     [ "$libvirt" = 1 ] && echo "bench: no root, virsh or unshare: libvirt cases skipped" >&2
@@ -98,7 +113,7 @@ if [ "$libvirt" = 1 ]; then
 fi
 
 args=(--domxml "$domxml" --work "$work" --runs "$runs" --repo "$repo" --libvirt "$libvirt"
-      --vroot "$vroot" --docs "$docs")
+      --vroot "$vroot" --docs "$docs" --tmpfs "$tmpfs")
 [ -n "$baseline" ] && args+=(--baseline "$baseline")
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "bench: $runs runs a case; load average before: $(load)" >&2
