@@ -45,8 +45,8 @@ impl<'a> Names<'a> {
 
     /// A name asked for. Inlined for the common case, a buffer with room, so the name's two
     /// words go straight from registers into it. (A 24-byte enum built on the stack and
-    /// copied by a callee stalled on store forwarding at every name: a tenth of reading a
-    /// document.)
+    /// copied by a callee stalled on store forwarding at every name: 8% of `fmt` in a native
+    /// profile of 100,000 disks.)
     #[inline(always)]
     pub(crate) fn one(&self, name: &'static str) {
         let mut v = self.ones.borrow_mut();
