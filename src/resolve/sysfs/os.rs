@@ -10,7 +10,7 @@ use rustix::fs::{Dir, Mode, OFlags, ResolveFlags};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-/// Why [`whole_dir_without_links`] said no.
+/// Why [`is_dir_without_links`] or [`open_dir_without_links`] said no.
 pub(super) enum NotWhole {
     /// Missing, not a directory, or a symlink on the way: a walk component by component
     /// finds out which.
@@ -20,38 +20,33 @@ pub(super) enum NotWhole {
 }
 
 /// Is `full` a directory whose every component (the root's canonical prefix included) is a
-/// real directory, not a symlink? One `openat2(RESOLVE_NO_SYMLINKS)`. With `open`, the
-/// directory is opened for listing and returned; without, it is opened as a bare `O_PATH`
-/// handle and closed at once.
-pub(super) fn whole_dir_without_links(
-    full: &Path,
-    open: bool,
-) -> Result<Option<std::fs::File>, NotWhole> {
-    let how = if open {
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC
-    } else {
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC
-    };
-    let r = rustix::fs::openat2(
+/// real directory, not a symlink? One `openat2(O_PATH, RESOLVE_NO_SYMLINKS)`; the handle is
+/// closed at once.
+pub(super) fn is_dir_without_links(full: &Path) -> Result<(), NotWhole> {
+    openat2_no_links(full, OFlags::PATH).map(drop)
+}
+
+/// [`is_dir_without_links`], with the directory opened for listing.
+pub(super) fn open_dir_without_links(full: &Path) -> Result<std::fs::File, NotWhole> {
+    openat2_no_links(full, OFlags::RDONLY).map(std::fs::File::from)
+}
+
+fn openat2_no_links(full: &Path, how: OFlags) -> Result<rustix::fd::OwnedFd, NotWhole> {
+    rustix::fs::openat2(
         rustix::fs::CWD,
         full,
-        how,
+        how | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
         ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
-    );
-    match r {
-        Ok(fd) if open => Ok(Some(std::fs::File::from(fd))),
-        Ok(_) => Ok(None),
-        Err(e)
-            if e == rustix::io::Errno::NOSYS
-                || e == rustix::io::Errno::PERM
-                || e == rustix::io::Errno::INVAL
-                || e == rustix::io::Errno::TOOBIG =>
-        {
-            Err(NotWhole::Unsupported)
+    )
+    .map_err(|e| {
+        use rustix::io::Errno;
+        if [Errno::NOSYS, Errno::PERM, Errno::INVAL, Errno::TOOBIG].contains(&e) {
+            NotWhole::Unsupported
+        } else {
+            NotWhole::Other
         }
-        Err(_) => Err(NotWhole::Other),
-    }
+    })
 }
 
 /// Open the directory `full` for listing. With `no_follow`, a symlink in its place is refused

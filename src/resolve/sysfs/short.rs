@@ -32,8 +32,8 @@ impl SysfsRoot {
             return None;
         }
         self.op();
-        match os::whole_dir_without_links(&self.full(&p), false) {
-            Ok(_) => {}
+        match os::is_dir_without_links(&self.full(&p)) {
+            Ok(()) => {}
             Err(os::NotWhole::Unsupported) => {
                 self.openat2.set(false);
                 return None;
@@ -110,9 +110,8 @@ impl SysfsRoot {
         let new = self.unverified_tail(&p);
         self.op();
         let full = self.full(&p);
-        let d = match os::whole_dir_without_links(&full, true) {
-            Ok(Some(d)) => d,
-            Ok(None) => return miss(),
+        let d = match os::open_dir_without_links(&full) {
+            Ok(d) => d,
             Err(os::NotWhole::Unsupported) => {
                 self.openat2.set(false);
                 return None;
