@@ -62,6 +62,7 @@ pub mod emit;
 mod error;
 pub mod input;
 pub mod model;
+mod par;
 pub mod report;
 pub mod resolve;
 pub mod snapshot;

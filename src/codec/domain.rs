@@ -1,17 +1,12 @@
 //! `<domain>`, `<devices>` and `<pool>`.
 
 use super::address::{read_adapter, write_adapter};
-use super::controller::{
-    read_controller, read_pool_style_address, write_controller, write_pool_style_address,
-};
-use super::disk::{read_disk, write_disk};
-use super::hostdev::{read_hostdev, write_hostdev};
-use super::reader::{apply_kept, did_you_mean, keep, stray_text, R};
+use super::controller::{read_pool_style_address, write_pool_style_address};
+use super::devices::{devices_start, read_devices, stream_devices, write_devices};
+use super::reader::{apply_kept, did_you_mean, keep, R};
 use crate::diag::{codes, Diagnostic};
-use crate::model::{
-    ChildExtra, Device, Devices, Domain, DomainType, Memory, Os, OsType, Pool, PoolSource, Vcpu,
-};
-use crate::xml::{Child, Element, Node};
+use crate::model::{ChildExtra, Domain, DomainType, Memory, Os, OsType, Pool, PoolSource, Vcpu};
+use crate::xml::Element;
 
 /// libvirt's top-level domain elements in the order `virsh dumpxml` writes them. Elements
 /// domxml models are among them; the rest are carried verbatim.
@@ -149,123 +144,14 @@ fn write_memory(name: &str, m: &Memory) -> Element {
     el
 }
 
-fn read_devices(r: R<'_>, kept: &mut ChildExtra) -> Devices {
-    let cx = r.cx();
-    stray_text(cx, r.el);
-    let mut items = Vec::new();
-    let mut known: Vec<&str> = vec!["emulator", "disk", "controller", "hostdev"];
-    known.extend_from_slice(OTHER_DEVICES);
-    let el = r.el;
-    for n in el.children() {
-        let c = match n {
-            Child::Element(c) => c,
-            Child::Comment(t) => {
-                items.push(Device::Comment(t.to_string()));
-                continue;
-            }
-            _ => continue,
-        };
-        let cr = R::new(cx, c);
-        let dev = match c.name() {
-            "emulator" => {
-                let e = cr.text().trim().to_string();
-                keep(
-                    kept,
-                    &format!("devices/emulator[{}]", items.len()),
-                    cr.finish(),
-                );
-                Some(Device::Emulator(e))
-            }
-            "disk" => Some(Device::Disk(Box::new(read_disk(cr)))),
-            "controller" => read_controller(cr).map(|x| Device::Controller(Box::new(x))),
-            "hostdev" => read_hostdev(cr).map(|x| Device::Hostdev(Box::new(x))),
-            name => {
-                if !OTHER_DEVICES.contains(&name) && !name.contains(':') {
-                    let mut d = Diagnostic::new(
-                        codes::W001,
-                        c.path(),
-                        format!(
-                            "unknown device <{}> (kept as written)",
-                            crate::diag::clip(name)
-                        ),
-                    )
-                    .at(c.pos());
-                    if let Some(s) = did_you_mean(name, known.iter().copied()) {
-                        d = d.hint(format!("did you mean <{s}>?"));
-                    }
-                    cx.push(d);
-                }
-                Some(Device::Other(c.to_element()))
-            }
-        };
-        if let Some(d) = dev {
-            items.push(d);
-        }
-    }
-    // Attributes on <devices> are not libvirt syntax; keep them and warn.
-    let mut extra = crate::model::Extra::default();
-    for a in el.attrs() {
-        extra
-            .attrs
-            .push((a.name().to_string(), a.value().to_string()));
-        cx.push(
-            Diagnostic::new(
-                codes::W002,
-                format!("{}/@{}", r.path(), a.name()),
-                format!(
-                    "unknown attribute {} on <devices> (kept as written)",
-                    crate::diag::quote(a.name())
-                ),
-            )
-            .at(a.pos()),
-        );
-    }
-    Devices { items, extra }
-}
-
-fn write_devices(d: &Devices, kept: &ChildExtra) -> Element {
-    let mut el = devices_start(d);
-    each_device_node(d, kept, |n| el.children.push(n));
-    el
-}
-
-/// `<devices>` with its attributes and no children.
-fn devices_start(d: &Devices) -> Element {
-    let mut el = Element::new("devices");
-    for (k, v) in &d.extra.attrs {
-        el.push_attr(k.clone(), v.clone());
-    }
-    el
-}
-
-/// Each child of `<devices>` in canonical form, in order, one at a time: the writer streams
-/// them rather than holding a tree of every device (100,000 disks would be ~100 MB of
-/// elements written once and dropped).
-fn each_device_node(d: &Devices, kept: &ChildExtra, mut f: impl FnMut(Node)) {
-    for (i, item) in d.items.iter().enumerate() {
-        f(match item {
-            Device::Emulator(e) => {
-                let mut ee = Element::new("emulator").with_text(e.clone());
-                apply_kept(&mut ee, kept, &format!("devices/emulator[{i}]"));
-                Node::Element(ee)
-            }
-            Device::Disk(x) => Node::Element(write_disk(x)),
-            Device::Controller(x) => Node::Element(write_controller(x)),
-            Device::Hostdev(x) => Node::Element(write_hostdev(x)),
-            Device::Other(x) => Node::Element(x.clone()),
-            Device::Comment(c) => Node::Comment(c.clone()),
-        })
-    }
-}
-
 /// A domain as canonical XML appended to `out`: the same text as writing
 /// [`write_domain`]'s tree, but `<devices>` is written a device at a time.
 pub(crate) fn write_domain_into(out: &mut String, d: &Domain) {
     let root = write_domain_with(d, false);
     let placeholder = root.elements().find(|e| e.name == "devices");
     let streamed = placeholder.is_some_and(|p| {
-        crate::xml::write_streaming(out, &root, p, &mut |sink| {
-            each_device_node(&d.devices, &d.child_extra, sink)
+        crate::xml::write_streaming(out, &root, p, &mut |out| {
+            stream_devices(&d.devices, &d.child_extra, out)
         })
     });
     if !streamed {

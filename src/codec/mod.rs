@@ -7,6 +7,7 @@
 
 mod address;
 mod controller;
+mod devices;
 mod disk;
 mod domain;
 mod hostdev;

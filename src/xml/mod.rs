@@ -20,7 +20,7 @@ pub use read::Limits;
 pub(crate) use read::{parse_document, TreeErrorKind};
 pub(crate) use tree::{At, Child, El, Tree};
 pub(crate) use write::{
-    write_document, write_document_with, write_element, write_into, write_streaming,
+    write_document, write_document_with, write_element, write_into, write_node, write_streaming,
 };
 
 /// Where something starts in the source: 1-based line and column (in characters), and the byte

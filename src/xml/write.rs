@@ -151,11 +151,12 @@ fn write_inline(out: &mut String, el: &Element) {
     let _ = write!(out, "</{}>", el.name);
 }
 
-/// Gives the nodes of an element one at a time to the sink it is called with.
-pub(crate) type NodeStream<'a> = dyn FnMut(&mut dyn FnMut(Node)) + 'a;
+/// Appends the children of an element to the output it is given, each written as
+/// [`write_node`] would at the element's depth + 1.
+pub(crate) type NodeStream<'a> = dyn FnMut(&mut String) + 'a;
 
 /// Write `root` as [`write_into`] would at depth 0, except that its child `at` (the same
-/// element, by address) gets its children from `stream`, one node at a time, instead of from
+/// element, by address) gets its children from `stream`, as written text, instead of from
 /// the tree: a caller need not build every device before writing the first. Returns false,
 /// having written nothing, when `root` has mixed content (written on one line as it is, so
 /// it needs the whole tree).
@@ -175,22 +176,15 @@ pub(crate) fn write_streaming(
             Node::Element(c) if std::ptr::eq(c, at) => {
                 indent(out, 1);
                 write_start(out, c);
-                let mut any = false;
-                stream(&mut |node| {
-                    if !any {
-                        out.push_str(">\n");
-                        any = true;
-                    }
-                    match &node {
-                        Node::Element(e) => write_into(out, e, 2),
-                        other => write_misc(out, other, 2),
-                    }
-                });
-                if any {
+                let mark = out.len();
+                out.push_str(">\n");
+                stream(out);
+                if out.len() == mark + 2 {
+                    out.truncate(mark);
+                    out.push_str("/>\n");
+                } else {
                     indent(out, 1);
                     let _ = writeln!(out, "</{}>", c.name);
-                } else {
-                    out.push_str("/>\n");
                 }
             }
             Node::Element(c) => write_into(out, c, 1),
@@ -199,6 +193,14 @@ pub(crate) fn write_streaming(
     }
     let _ = writeln!(out, "</{}>", root.name);
     true
+}
+
+/// One child node of an element that has no mixed content, at `depth`.
+pub(crate) fn write_node(out: &mut String, n: &Node, depth: usize) {
+    match n {
+        Node::Element(e) => write_into(out, e, depth),
+        other => write_misc(out, other, depth),
+    }
 }
 
 pub(crate) fn write_into(out: &mut String, el: &Element, depth: usize) {
