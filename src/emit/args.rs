@@ -209,6 +209,23 @@ impl QemuArgs {
         }
     }
 
+    /// No words at all, not even the emulator: a part of a command line, to be
+    /// [`QemuArgs::append`]ed to a whole one.
+    pub(crate) fn empty() -> Self {
+        QemuArgs {
+            argv: Vec::new(),
+            line_starts: Vec::new(),
+        }
+    }
+
+    /// The words and lines of `part` (made by [`QemuArgs::empty`]) after these.
+    pub(crate) fn append(&mut self, part: QemuArgs) {
+        let base = self.argv.len();
+        self.line_starts
+            .extend(part.line_starts.iter().map(|&start| base + start));
+        self.argv.extend(part.argv);
+    }
+
     /// An option without a value (`-nodefaults`).
     pub(crate) fn flag(&mut self, name: &str) {
         self.line_starts.push(self.argv.len());

@@ -9,8 +9,29 @@ use crate::emit::plan::Key;
 use crate::emit::{EmitError, Props, QemuVersion};
 use crate::model::{Device, DeviceAddress, Disk, DiskBus, DiskDevice, DiskType, YesNo};
 
+/// Every disk in libvirt's disk order. Thousands of disks are built in runs on several
+/// cores ([`crate::par`]), each run into its own [`Out`], appended in order: the same words
+/// and notes as one pass, and on failure the same error (the first disk in order that fails).
 pub(super) fn build(cx: &Cx<'_>, out: &mut Out) -> Result<(), EmitError> {
-    for &i in &cx.plan.disk_order {
+    let blank = out.blank();
+    let mut first = Ok(());
+    let rest = crate::par::runs_after_first(
+        &cx.plan.disk_order,
+        |run| first = build_run(cx, out, run),
+        |_, run| {
+            let mut o = blank.blank();
+            build_run(cx, &mut o, run).map(|()| o)
+        },
+    );
+    first?;
+    for part in rest {
+        out.append(part?);
+    }
+    Ok(())
+}
+
+fn build_run(cx: &Cx<'_>, out: &mut Out, items: &[usize]) -> Result<(), EmitError> {
+    for &i in items {
         if let Device::Disk(disk) = &cx.d.devices.items[i] {
             match out_of_scope(disk) {
                 Some(why) => out.note(cx.path(i), why),
@@ -299,4 +320,81 @@ fn properties(
         .or_else(|| werror.clone().filter(|w| w != "enospace"));
     Ok(p.os("werror", werror.map(qemu_policy))
         .os("rerror", rerror.map(qemu_policy)))
+}
+
+#[cfg(test)]
+mod tests {
+    /// Everything a conversion gives, as text: the words and their lines, the notes, or the
+    /// error.
+    fn converted_in_runs(xml: &str, runs: usize) -> String {
+        crate::par::FORCE_RUNS.with(|f| f.set(Some(runs)));
+        let out = match crate::convert_str(xml, &Default::default()) {
+            Ok(c) => format!("{}\n{:?}", c.snapshot(), c.args.argv()),
+            Err(e) => format!("error: {e:?}"),
+        };
+        crate::par::FORCE_RUNS.with(|f| f.set(None));
+        out
+    }
+
+    #[test]
+    fn disks_built_in_runs_give_exactly_what_one_pass_gives() {
+        // Disks of each bus, disks that become notes, and two that fail (a shared qcow2
+        // image), so that runs hold errors, notes and words.
+        let mut xml = String::from(
+            "<domain type='qemu'><name>g</name><memory>1024</memory><os><type arch='x86_64' machine='pc'>hvm</type></os><devices>\
+             <controller type='scsi' index='0' model='virtio-scsi'/>",
+        );
+        for i in 0..30 {
+            let n = (b'a' + (i % 26) as u8) as char;
+            let m = (b'a' + (i / 26) as u8) as char;
+            xml.push_str(&match i % 5 {
+                0 => format!("<disk type='block' device='lun'><source dev='/dev/sd{m}{n}'/><target dev='sd{m}{n}' bus='scsi'/></disk>"),
+                1 => format!("<disk type='file'><driver name='qemu' type='qcow2'/><source file='/i/{i}.qcow2'/><target dev='vd{m}{n}' bus='virtio'/></disk>"),
+                2 => format!("<disk type='file'><source file='/i/{i}'/><target dev='sd{m}{n}' bus='usb'/></disk>"),
+                3 => format!("<disk type='file' device='cdrom'><source file='/i/{i}.iso'/><target dev='sd{m}{n}' bus='scsi'/><readonly/></disk>"),
+                _ => format!("<disk type='file'><source file='/i/{i}'/><target dev='sd{m}{n}' bus='scsi'/><serial>s{i}</serial></disk>"),
+            });
+        }
+        xml.push_str("</devices></domain>");
+        let failing = xml
+            .replacen(
+                "type='qcow2'/><source file='/i/6.qcow2'/>",
+                "type='qcow2'/><source file='/i/6.qcow2'/><shareable/>",
+                1,
+            )
+            .replacen(
+                "type='qcow2'/><source file='/i/21.qcow2'/>",
+                "type='qcow2'/><source file='/i/21.qcow2'/><shareable/>",
+                1,
+            );
+        assert_ne!(failing, xml);
+        let mut inputs = vec![("mixed".to_string(), xml), ("failing".to_string(), failing)];
+        for dir in ["fixtures/domains", "fixtures/libvirt-cases"] {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                if e.path().extension().is_some_and(|x| x == "xml") {
+                    if let Ok(s) = std::fs::read_to_string(e.path()) {
+                        inputs.push((e.path().display().to_string(), s));
+                    }
+                }
+            }
+        }
+        assert!(inputs.len() > 40, "only {} inputs", inputs.len());
+        for (name, xml) in &inputs {
+            let one = converted_in_runs(xml, 1);
+            for runs in [2, 3, 7] {
+                assert_eq!(converted_in_runs(xml, runs), one, "{name} in {runs} runs");
+            }
+        }
+        let mixed = converted_in_runs(&inputs[0].1, 3);
+        assert!(
+            mixed.contains("scsi-block") && mixed.contains("# note:"),
+            "{mixed}"
+        );
+        // The first failing disk in order is the one reported, whichever run holds it.
+        let failing = converted_in_runs(&inputs[1].1, 3);
+        assert!(
+            failing.contains("E106") && failing.contains("disk[7]"),
+            "{failing}"
+        );
+    }
 }

@@ -35,6 +35,23 @@ pub(crate) struct Out {
 }
 
 impl Out {
+    /// An empty `Out` that writes as this one does: what a run of devices built on another
+    /// thread writes into, to be [`Out::append`]ed in order afterwards.
+    pub fn blank(&self) -> Out {
+        Out {
+            args: QemuArgs::empty(),
+            notes: Vec::new(),
+            device_json: self.device_json,
+            object_json: self.object_json,
+        }
+    }
+
+    /// What `other` (made by [`Out::blank`]) wrote, after what this one holds.
+    pub fn append(&mut self, other: Out) {
+        self.args.append(other.args);
+        self.notes.extend(other.notes);
+    }
+
     /// A `-device`, JSON or legacy keyval as the QEMU version takes it.
     pub fn device(&mut self, props: Props) {
         if self.device_json {
