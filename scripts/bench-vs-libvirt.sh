@@ -108,6 +108,13 @@ if [ "$libvirt" = 1 ]; then
     mkdir -p "$vroot/etc"
     # Without user/group root every call waits ~48 s (see the test environment notes).
     printf 'user = "root"\ngroup = "root"\nstdio_handler = "file"\n' > "$vroot/etc/qemu.conf"
+    # The embedded driver refuses to start without the users and groups Debian's
+    # libvirt-daemon-system would create (the packages the README installs do not); the
+    # libvirt cases run as root, so make them as scripts/test.sh does.
+    getent group kvm >/dev/null || groupadd -r kvm
+    getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
+    getent passwd libvirt-qemu >/dev/null \
+        || useradd -r -g libvirt-qemu -G kvm -s /usr/sbin/nologin libvirt-qemu
     # The first call into a fresh root probes QEMU's capabilities (~4 s): not measured.
     virsh -c "qemu:///embed?root=$vroot" domxml-to-native qemu-argv "$work/domains/lun-1.xml" >/dev/null
 fi

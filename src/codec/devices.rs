@@ -31,10 +31,15 @@ pub(super) fn read_devices(r: R<'_>, kept: &mut ChildExtra) -> Devices {
     let el = r.el;
     let children: Vec<Child<'_>> = el.children().collect();
     let runs = crate::par::runs(&children, |_, run| read_run(run, &known));
-    let mut items = Vec::with_capacity(runs.iter().map(|r| r.items.len()).sum());
+    let mut items = Vec::new();
     for run in runs {
         let base = items.len();
-        items.extend(run.items);
+        if base == 0 {
+            // The first run's vector is kept (no copy when there is one run).
+            items = run.items;
+        } else {
+            items.extend(run.items);
+        }
         for (i, extra) in run.emulators {
             keep(kept, &format!("devices/emulator[{}]", base + i), extra);
         }
@@ -64,7 +69,8 @@ pub(super) fn read_devices(r: R<'_>, kept: &mut ChildExtra) -> Devices {
 /// Read a run of `<devices>`' children with a context of its own.
 fn read_run(run: &[Child<'_>], known: &[&str]) -> ReadRun {
     let cx = Ctx::default();
-    let mut items = Vec::with_capacity(run.len());
+    // About half the children are the line breaks between devices.
+    let mut items = Vec::with_capacity(run.len() / 2 + 1);
     let mut emulators = Vec::new();
     for n in run {
         let c = match *n {
