@@ -9,37 +9,17 @@ use crate::emit::plan::Key;
 use crate::emit::{EmitError, Props, QemuVersion};
 use crate::model::{Device, DeviceAddress, Disk, DiskBus, DiskDevice, DiskType, YesNo};
 
-/// Every disk in libvirt's disk order. Thousands of disks are built in runs on several
-/// cores ([`crate::par`]), each run into its own [`Out`], appended in order: the same words
-/// and notes as one pass, and on failure the same error (the first disk in order that fails).
+/// Every disk in libvirt's disk order (in runs on several cores for thousands of disks).
 pub(super) fn build(cx: &Cx<'_>, out: &mut Out) -> Result<(), EmitError> {
-    let blank = out.blank();
-    let mut first = Ok(());
-    let rest = crate::par::runs_after_first(
-        &cx.plan.disk_order,
-        |run| first = build_run(cx, out, run),
-        |_, run| {
-            let mut o = blank.blank();
-            build_run(cx, &mut o, run).map(|()| o)
-        },
-    );
-    first?;
-    for part in rest {
-        out.append(part?);
-    }
-    Ok(())
-}
-
-fn build_run(cx: &Cx<'_>, out: &mut Out, items: &[usize]) -> Result<(), EmitError> {
-    for &i in items {
+    super::in_runs(out, &cx.plan.disk_order, |out, &i| {
         if let Device::Disk(disk) = &cx.d.devices.items[i] {
             match out_of_scope(disk) {
                 Some(why) => out.note(cx.path(i), why),
                 None => disk_device(cx, out, i, disk)?,
             }
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Why a disk is outside what domxml emits (a USB or floppy disk, a network protocol other

@@ -94,6 +94,33 @@ impl Out {
     }
 }
 
+/// `build(out, item)` for every item, in order, into `out`. Thousands of items are built in
+/// runs on several cores ([`crate::par`]), each run into its own [`Out`], appended in order:
+/// the same words and notes as one pass, and on failure the same error (that of the first
+/// item in order that fails).
+pub(super) fn in_runs<T: Sync>(
+    out: &mut Out,
+    items: &[T],
+    build: impl Fn(&mut Out, &T) -> Result<(), EmitError> + Sync,
+) -> Result<(), EmitError> {
+    let blank = out.blank();
+    let run = |out: &mut Out, run: &[T]| run.iter().try_for_each(|item| build(out, item));
+    let mut first = Ok(());
+    let rest = crate::par::runs_after_first(
+        items,
+        |items| first = run(out, items),
+        |_, items| {
+            let mut o = blank.blank();
+            run(&mut o, items).map(|()| o)
+        },
+    );
+    first?;
+    for part in rest {
+        out.append(part?);
+    }
+    Ok(())
+}
+
 impl Cx<'_> {
     /// The element path of a device item.
     pub fn path(&self, item: usize) -> &str {
