@@ -1,19 +1,27 @@
-//! Long runs of independent work spread over the machine's cores.
+//! Long lists of independent work spread over the machine's cores.
 //!
 //! Reading, writing and checking 100,000 devices is one small job 100,000 times, each
-//! independent of the others. [`runs`] cuts such a list into one contiguous run per core and
-//! gives back the runs' results in list order, so a caller that concatenates them gets
-//! exactly what one pass would have given: same output, same diagnostics, same order.
+//! independent of the others. [`runs`] cuts such a list into contiguous runs, has the calling
+//! thread and up to one helper per other core take the next run until none is left, and gives
+//! back the runs' results in list order, so a caller that joins them gets exactly what one
+//! pass would have given: same output, same diagnostics, same order. Runs are handed out one
+//! at a time rather than split evenly up front: a core the hypervisor lends to someone else,
+//! or a helper that starts cold, then does less of the work instead of holding up the end.
 //!
 //! Short lists (under [`MIN_RUN`] items a thread) stay on the calling thread, where a domain
 //! of ordinary size pays nothing: a thread costs tens of microseconds, a device a few. A
-//! thread that cannot be started (a thread limit, a seccomp filter) is not an error: its run
-//! is done on the calling thread.
+//! helper that cannot be started (a thread limit, a seccomp filter) is not an error: the
+//! threads that did start do its share.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 /// The fewest items worth a thread of their own.
 pub(crate) const MIN_RUN: usize = 2048;
+
+/// Items in one run handed out: enough that taking a run costs nothing against doing it,
+/// few enough that the threads finish together.
+const RUN: usize = 512;
 
 /// Threads at most, whatever the core count: past this, the work left is memory-bound.
 const MAX_THREADS: usize = 8;
@@ -30,72 +38,81 @@ thread_local! {
     pub(crate) static FORCE_RUNS: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
 }
 
-/// How many runs `len` items are cut into on this machine.
-fn count(len: usize) -> usize {
-    #[cfg(test)]
-    if let Some(n) = FORCE_RUNS.with(|f| f.get()) {
-        return n;
-    }
-    run_count(len, cores())
-}
-
-/// How many runs `len` items are cut into with `cores` cores.
-fn run_count(len: usize, cores: usize) -> usize {
+/// How many threads work on `len` items with `cores` cores.
+fn thread_count(len: usize, cores: usize) -> usize {
     (len / MIN_RUN).min(cores).clamp(1, MAX_THREADS)
 }
 
+/// Whether [`runs`] would do `len` items in one run on the calling thread: a caller may then
+/// write straight into its output instead.
+pub(crate) fn one_run(len: usize) -> bool {
+    #[cfg(test)]
+    if let Some(n) = FORCE_RUNS.with(|f| f.get()) {
+        return n <= 1;
+    }
+    thread_count(len, cores()) <= 1 || len <= RUN
+}
+
 /// `f(start, run)` for contiguous runs of `items` that cover them in order; `start` is the
-/// index of the run's first item. The results come back in the order of the runs. The first
-/// run is done on the calling thread, the others on scoped threads; a panic in any of them is
-/// raised again here, as it would have been without threads.
+/// index of the run's first item. The results come back in the order of the runs. A panic in
+/// any run is raised again here, as it would have been without threads.
 pub(crate) fn runs<T: Sync, R: Send>(items: &[T], f: impl Fn(usize, &[T]) -> R + Sync) -> Vec<R> {
-    let mut first = None;
-    let rest = split(items, count(items.len()), |run| first = Some(f(0, run)), &f);
-    first.into_iter().chain(rest).collect()
+    #[cfg(test)]
+    if let Some(n) = FORCE_RUNS.with(|f| f.get()) {
+        return split(
+            items,
+            n.clamp(1, 4),
+            items.len().div_ceil(n.max(1)).max(1),
+            &f,
+        );
+    }
+    split(items, thread_count(items.len(), cores()), RUN, &f)
 }
 
-/// As [`runs`], but the first run goes to `first`, which may borrow mutably what the calling
-/// thread holds (a writer appending straight to its output, say), and only the other runs'
-/// results are returned, in order. `first` is called before the others are collected.
-pub(crate) fn runs_after_first<T: Sync, R: Send>(
-    items: &[T],
-    first: impl FnOnce(&[T]),
-    rest: impl Fn(usize, &[T]) -> R + Sync,
-) -> Vec<R> {
-    split(items, count(items.len()), first, &rest)
-}
-
+/// `items` in runs of `size`, done by the calling thread and `threads - 1` helpers.
 fn split<T: Sync, R: Send>(
     items: &[T],
-    n: usize,
-    first: impl FnOnce(&[T]),
-    rest: &(impl Fn(usize, &[T]) -> R + Sync),
+    threads: usize,
+    size: usize,
+    f: &(impl Fn(usize, &[T]) -> R + Sync),
 ) -> Vec<R> {
-    if n <= 1 || items.is_empty() {
-        first(items);
-        return Vec::new();
+    if threads <= 1 || items.len() <= size {
+        return vec![f(0, items)];
     }
-    let size = items.len().div_ceil(n);
-    std::thread::scope(|s| {
-        let mut started = Vec::with_capacity(n - 1);
-        for (i, run) in items.chunks(size).enumerate().skip(1) {
-            let start = i * size;
-            let spawned = std::thread::Builder::new()
-                .name("domxml-run".into())
-                .spawn_scoped(s, move || rest(start, run));
-            started.push(spawned.map_err(|_| (start, run)));
+    let next = AtomicUsize::new(0);
+    // Take runs until none is left; each result is kept with its run's number.
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let start = k.saturating_mul(size);
+            if start >= items.len() {
+                return done;
+            }
+            let end = items.len().min(start + size);
+            done.push((k, f(start, &items[start..end])));
         }
-        first(&items[..size.min(items.len())]);
-        started
-            .into_iter()
-            .map(|r| match r {
-                Ok(handle) => handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                Err((start, run)) => rest(start, run),
+    };
+    let mut all = std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads)
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .name("domxml-run".into())
+                    .spawn_scoped(s, work)
+                    .ok()
             })
-            .collect()
-    })
+            .collect();
+        let mut all = work();
+        for h in helpers {
+            all.extend(
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        all
+    });
+    all.sort_unstable_by_key(|&(k, _)| k);
+    all.into_iter().map(|(_, r)| r).collect()
 }
 
 #[cfg(test)]
@@ -103,52 +120,62 @@ mod tests {
     use super::*;
 
     #[test]
-    fn short_lists_stay_in_one_run() {
-        assert_eq!(run_count(0, 8), 1);
-        assert_eq!(run_count(MIN_RUN * 2 - 1, 8), 1);
-        assert_eq!(run_count(MIN_RUN * 2, 8), 2);
-        assert_eq!(run_count(MIN_RUN * 100, 1), 1);
-        assert_eq!(run_count(MIN_RUN * 100, 2), 2);
-        assert_eq!(run_count(MIN_RUN * 100, 64), MAX_THREADS);
+    fn short_lists_stay_on_one_thread() {
+        assert_eq!(thread_count(0, 8), 1);
+        assert_eq!(thread_count(MIN_RUN * 2 - 1, 8), 1);
+        assert_eq!(thread_count(MIN_RUN * 2, 8), 2);
+        assert_eq!(thread_count(MIN_RUN * 100, 1), 1);
+        assert_eq!(thread_count(MIN_RUN * 100, 2), 2);
+        assert_eq!(thread_count(MIN_RUN * 100, 64), MAX_THREADS);
     }
 
     #[test]
-    fn runs_cover_the_list_in_order_whatever_the_thread_count() {
+    fn runs_cover_the_list_in_order_whatever_the_threads_and_run_size() {
         let items: Vec<u32> = (0..10_007).collect();
-        for n in [1, 2, 3, 7, 8] {
-            let mut got = vec![];
-            let rest = split(
-                &items,
-                n,
-                |run| got.push(run.to_vec()),
-                &|start, run: &[u32]| {
+        for threads in [1, 2, 3, 8] {
+            for size in [1, 7, 512, 10_007, 20_000] {
+                let got = split(&items, threads, size, &|start, run: &[u32]| {
                     assert_eq!(run[0] as usize, start, "start is the run's first index");
                     run.to_vec()
-                },
-            );
-            got.extend(rest);
-            assert_eq!(got.len(), n, "{n} runs");
-            assert_eq!(got.concat(), items, "{n} runs");
+                });
+                let want_runs = if threads == 1 {
+                    1
+                } else {
+                    items.len().div_ceil(size)
+                };
+                assert_eq!(got.len(), want_runs, "{threads} threads, runs of {size}");
+                assert_eq!(got.concat(), items, "{threads} threads, runs of {size}");
+            }
         }
+        assert_eq!(
+            split(&[] as &[u32], 4, 8, &|_, run: &[u32]| run.len()),
+            vec![0]
+        );
     }
 
     #[test]
-    fn runs_gives_every_result_in_order() {
-        let items: Vec<u32> = (0..(MIN_RUN as u32 * 3)).collect();
-        let sums = runs(&items, |start, run| (start, run.len()));
-        let mut next = 0;
-        for (start, len) in sums {
-            assert_eq!(start, next);
-            next += len;
-        }
-        assert_eq!(next, items.len());
+    fn every_thread_takes_runs_until_none_is_left() {
+        // A slow run on one thread does not stop the other from taking the rest.
+        let items: Vec<u32> = (0..64).collect();
+        let got = split(&items, 2, 1, &|start, _run: &[u32]| {
+            if start == 0 {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            std::thread::current().id()
+        });
+        let slow = got[0];
+        let others = got.iter().filter(|&&t| t != slow).count();
+        assert!(
+            others > 32,
+            "the other thread did {others} of 64 runs while run 0 was slow"
+        );
     }
 
     #[test]
-    fn a_panic_in_another_run_reaches_the_caller() {
+    fn a_panic_in_any_run_reaches_the_caller() {
         let items: Vec<u32> = (0..100).collect();
         let r = std::panic::catch_unwind(|| {
-            split(&items, 4, |_| {}, &|start, _run: &[u32]| {
+            split(&items, 4, 10, &|start, _run: &[u32]| {
                 if start == 50 {
                     panic!("run at {start}");
                 }

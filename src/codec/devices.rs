@@ -140,24 +140,25 @@ pub(super) fn devices_start(d: &Devices) -> Element {
 
 /// The children of `<devices>` in canonical form, in order, appended to `out` by the
 /// streaming writer: no tree of every device is ever built (100,000 disks would be ~100 MB of
-/// elements written once and dropped). Long lists are written in runs on several cores: the
-/// first straight into `out`, the others into their own text, appended in order after it.
+/// elements written once and dropped). Long lists are written in runs on several cores, each
+/// into its own text, appended in order.
 pub(super) fn stream_devices(d: &Devices, kept: &ChildExtra, out: &mut String) {
     let write_run = |out: &mut String, start: usize, run: &[Device]| {
         for (i, item) in run.iter().enumerate() {
             crate::xml::write_node(out, &device_node(start + i, item, kept), 2);
         }
     };
-    let rest = crate::par::runs_after_first(
-        &d.items,
-        |run| write_run(out, 0, run),
-        |start, run| {
-            let mut text = String::new();
-            write_run(&mut text, start, run);
-            text
-        },
-    );
-    for text in rest {
+    if crate::par::one_run(d.items.len()) {
+        write_run(out, 0, &d.items);
+        return;
+    }
+    let texts = crate::par::runs(&d.items, |start, run| {
+        let mut text = String::new();
+        write_run(&mut text, start, run);
+        text
+    });
+    out.reserve(texts.iter().map(String::len).sum());
+    for text in texts {
         out.push_str(&text);
     }
 }

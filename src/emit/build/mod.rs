@@ -104,18 +104,13 @@ pub(super) fn in_runs<T: Sync>(
     build: impl Fn(&mut Out, &T) -> Result<(), EmitError> + Sync,
 ) -> Result<(), EmitError> {
     let blank = out.blank();
-    let run = |out: &mut Out, run: &[T]| run.iter().try_for_each(|item| build(out, item));
-    let mut first = Ok(());
-    let rest = crate::par::runs_after_first(
-        items,
-        |items| first = run(out, items),
-        |_, items| {
-            let mut o = blank.blank();
-            run(&mut o, items).map(|()| o)
-        },
-    );
-    first?;
-    for part in rest {
+    let parts = crate::par::runs(items, |_, run| {
+        let mut o = blank.blank();
+        run.iter()
+            .try_for_each(|item| build(&mut o, item))
+            .map(|()| o)
+    });
+    for part in parts {
         out.append(part?);
     }
     Ok(())
