@@ -82,7 +82,7 @@ fn virsh(uri: &str, args: &[&str]) -> Output {
 
 fn qmp(uri: &str, dom: &str, cmd: &str) -> Value {
     let o = virsh(uri, &["qemu-monitor-command", dom, cmd]);
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{:?}\n{}", o.status, text(&o));
     serde_json::from_slice::<Value>(&o.stdout).unwrap()["return"].clone()
 }
 
@@ -242,7 +242,7 @@ fn embedded_libvirt_apply_adds_removes_moves_and_changes_scsi_disks_live_and_con
 
     let t = Instant::now();
     let o = domxml(&["apply", "--connect", &uri, "--start", "--yes", s(&v1)]);
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{:?}\n{}", o.status, text(&o));
     assert!(text(&o).contains("virDomainDefineXML"), "{}", text(&o));
     let define_s = t.elapsed().as_secs_f64();
     assert_eq!(
@@ -313,7 +313,7 @@ fn embedded_libvirt_apply_adds_removes_moves_and_changes_scsi_disks_live_and_con
     let t = Instant::now();
     let o = domxml(&["apply", "--connect", &uri, "--yes", s(&v2)]);
     let noop_s = t.elapsed().as_secs_f64();
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{:?}\n{}", o.status, text(&o));
     assert!(text(&o).contains("No changes."), "{}", text(&o));
     // Without --connect: LIBVIRT_DEFAULT_URI.
     let o = Command::new(env!("CARGO_BIN_EXE_domxml"))
@@ -348,7 +348,7 @@ fn embedded_libvirt_apply_adds_removes_moves_and_changes_scsi_disks_live_and_con
         ),
     );
     let o = domxml(&["apply", "--connect", &uri, "--config", "--yes", s(&v3)]);
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{:?}\n{}", o.status, text(&o));
     assert!(
         text(&o).contains("virDomainAttachDeviceFlags(CONFIG)  disk sdg"),
         "{}",
@@ -456,7 +456,7 @@ fn flat_adapter_hostdev_is_resolved_for_libvirt_which_refuses_it_unresolved() {
     );
 
     let o = domxml(&["apply", "--connect", &uri, "--yes", s(&base)]);
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{:?}\n{}", o.status, text(&o));
     let t = Instant::now();
     let o = domxml(&[
         "apply",
@@ -469,7 +469,7 @@ fn flat_adapter_hostdev_is_resolved_for_libvirt_which_refuses_it_unresolved() {
         s(&want),
     ]);
     let attach_s = t.elapsed().as_secs_f64();
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{:?}\n{}", o.status, text(&o));
     assert!(
         text(&o).contains("+   hostdev scsi (pci_0000_01_00_0/0 0:3:5)"),
         "{}",
@@ -523,7 +523,7 @@ fn flat_adapter_hostdev_is_resolved_for_libvirt_which_refuses_it_unresolved() {
         s(&renumbered),
         s(&want),
     ]);
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{:?}\n{}", o.status, text(&o));
     let xml = String::from_utf8_lossy(&virsh(&uri, &["dumpxml", "--inactive", "hd1"]).stdout)
         .into_owned();
     assert!(
@@ -603,7 +603,7 @@ fn flat_adapter_hostdev_is_resolved_for_libvirt_which_refuses_it_unresolved() {
         s(&sysfs),
         s(&raw),
     ]);
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{:?}\n{}", o.status, text(&o));
     let xml = String::from_utf8_lossy(&virsh(&uri, &["dumpxml", "--inactive", "hd2"]).stdout)
         .into_owned();
     assert!(xml.contains("<adapter name='scsi_host6'/>"), "{xml}");
@@ -668,7 +668,7 @@ fn fleet_of_four_hosts_one_failing_leaves_the_other_three_converged_and_reported
         } else {
             domxml(&["apply", "--connect", uri, "--start", "--yes", s(&basef)])
         };
-        assert!(o.status.success(), "{}", text(&o));
+        assert!(o.status.success(), "{:?}\n{}", o.status, text(&o));
     }
     let want = write(
         dir,
