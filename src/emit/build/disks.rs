@@ -304,17 +304,7 @@ fn properties(
 
 #[cfg(test)]
 mod tests {
-    /// Everything a conversion gives, as text: the words and their lines, the notes, or the
-    /// error.
-    fn converted_in_runs(xml: &str, runs: usize) -> String {
-        crate::par::FORCE_RUNS.with(|f| f.set(Some(runs)));
-        let out = match crate::convert_str(xml, &Default::default()) {
-            Ok(c) => format!("{}\n{:?}", c.snapshot(), c.args.argv()),
-            Err(e) => format!("error: {e:?}"),
-        };
-        crate::par::FORCE_RUNS.with(|f| f.set(None));
-        out
-    }
+    use super::super::runs_tests::{assert_runs_agree, converted_in_runs};
 
     #[test]
     fn disks_built_in_runs_give_exactly_what_one_pass_gives() {
@@ -348,30 +338,14 @@ mod tests {
                 1,
             );
         assert_ne!(failing, xml);
-        let mut inputs = vec![("mixed".to_string(), xml), ("failing".to_string(), failing)];
-        for dir in ["fixtures/domains", "fixtures/libvirt-cases"] {
-            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                if e.path().extension().is_some_and(|x| x == "xml") {
-                    if let Ok(s) = std::fs::read_to_string(e.path()) {
-                        inputs.push((e.path().display().to_string(), s));
-                    }
-                }
-            }
-        }
-        assert!(inputs.len() > 40, "only {} inputs", inputs.len());
-        for (name, xml) in &inputs {
-            let one = converted_in_runs(xml, 1);
-            for runs in [2, 3, 7] {
-                assert_eq!(converted_in_runs(xml, runs), one, "{name} in {runs} runs");
-            }
-        }
-        let mixed = converted_in_runs(&inputs[0].1, 3);
+        assert_runs_agree(&[("mixed", &xml), ("failing", &failing)]);
+        let mixed = converted_in_runs(&xml, 3);
         assert!(
             mixed.contains("scsi-block") && mixed.contains("# note:"),
             "{mixed}"
         );
         // The first failing disk in order is the one reported, whichever run holds it.
-        let failing = converted_in_runs(&inputs[1].1, 3);
+        let failing = converted_in_runs(&failing, 3);
         assert!(
             failing.contains("E106") && failing.contains("disk[7]"),
             "{failing}"

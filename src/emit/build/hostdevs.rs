@@ -278,15 +278,7 @@ fn pci(cx: &Cx<'_>, out: &mut Out, i: usize, h: &Hostdev, alias: &str) {
 
 #[cfg(test)]
 mod tests {
-    fn converted_in_runs(xml: &str, runs: usize) -> String {
-        crate::par::FORCE_RUNS.with(|f| f.set(Some(runs)));
-        let out = match crate::convert_str(xml, &Default::default()) {
-            Ok(c) => format!("{}\n{:?}", c.snapshot(), c.args.argv()),
-            Err(e) => format!("error: {e:?}"),
-        };
-        crate::par::FORCE_RUNS.with(|f| f.set(None));
-        out
-    }
+    use super::super::runs_tests::{assert_runs_agree, converted_in_runs};
 
     #[test]
     fn hostdevs_built_in_runs_give_exactly_what_one_pass_gives() {
@@ -308,30 +300,15 @@ mod tests {
         let failing = xml
             .replacen("model='vfio-pci'><source><address uuid='c2177883-f1bb-47f0-914d-32a22e3a8006'", "model='vfio-pci' display='on'><source><address uuid='c2177883-f1bb-47f0-914d-32a22e3a8006'", 1)
             .replacen("model='vfio-pci'><source><address uuid='c2177883-f1bb-47f0-914d-32a22e3a8018'", "model='vfio-pci' display='on'><source><address uuid='c2177883-f1bb-47f0-914d-32a22e3a8018'", 1);
-        let mut inputs = vec![("mixed".to_string(), xml), ("failing".to_string(), failing)];
-        for dir in ["fixtures/domains", "fixtures/libvirt-cases"] {
-            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                if e.path().extension().is_some_and(|x| x == "xml") {
-                    if let Ok(s) = std::fs::read_to_string(e.path()) {
-                        inputs.push((e.path().display().to_string(), s));
-                    }
-                }
-            }
-        }
-        for (name, xml) in &inputs {
-            let one = converted_in_runs(xml, 1);
-            for runs in [2, 3, 7] {
-                assert_eq!(converted_in_runs(xml, runs), one, "{name} in {runs} runs");
-            }
-        }
-        let mixed = converted_in_runs(&inputs[0].1, 3);
+        assert_runs_agree(&[("mixed", &xml), ("failing", &failing)]);
+        let mixed = converted_in_runs(&xml, 3);
         assert!(
             mixed.contains("scsi-generic")
                 && mixed.contains("vfio-pci")
                 && mixed.contains("# note:"),
             "{mixed}"
         );
-        let failing = converted_in_runs(&inputs[1].1, 3);
+        let failing = converted_in_runs(&failing, 3);
         assert!(
             failing.contains("E125") && failing.contains("hostdev[7]"),
             "{failing}"

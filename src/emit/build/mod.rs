@@ -183,3 +183,43 @@ pub(crate) fn build(cx: &Cx<'_>) -> Result<Converted, EmitError> {
         host_warnings: cx.resolved.warnings.clone(),
     })
 }
+
+/// What the tests of builders done in runs share.
+#[cfg(test)]
+pub(super) mod runs_tests {
+    /// Everything a conversion gives, as text (the words and their lines, the notes, or the
+    /// error), with the device lists cut into `runs` runs.
+    pub fn converted_in_runs(xml: &str, runs: usize) -> String {
+        crate::par::FORCE_RUNS.with(|f| f.set(Some(runs)));
+        let out = match crate::convert_str(xml, &Default::default()) {
+            Ok(c) => format!("{}\n{:?}", c.snapshot(), c.args.argv()),
+            Err(e) => format!("error: {e:?}"),
+        };
+        crate::par::FORCE_RUNS.with(|f| f.set(None));
+        out
+    }
+
+    /// `generated` and every fixture domain convert the same in 1, 2, 3 and 7 runs.
+    pub fn assert_runs_agree(generated: &[(&str, &str)]) {
+        let mut inputs: Vec<(String, String)> = generated
+            .iter()
+            .map(|(n, x)| (n.to_string(), x.to_string()))
+            .collect();
+        for dir in ["fixtures/domains", "fixtures/libvirt-cases"] {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                if e.path().extension().is_some_and(|x| x == "xml") {
+                    if let Ok(s) = std::fs::read_to_string(e.path()) {
+                        inputs.push((e.path().display().to_string(), s));
+                    }
+                }
+            }
+        }
+        assert!(inputs.len() > 40, "only {} inputs", inputs.len());
+        for (name, xml) in &inputs {
+            let one = converted_in_runs(xml, 1);
+            for runs in [2, 3, 7] {
+                assert_eq!(converted_in_runs(xml, runs), one, "{name} in {runs} runs");
+            }
+        }
+    }
+}
