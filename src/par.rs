@@ -35,7 +35,17 @@ fn cores() -> usize {
 #[cfg(test)]
 thread_local! {
     /// A run count forced by a test, to compare one pass with several on any input.
-    pub(crate) static FORCE_RUNS: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+    static FORCE_RUNS: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// `f()` with every list cut into `runs` runs (tests: one pass against several, on any
+/// input), the usual choice restored afterwards.
+#[cfg(test)]
+pub(crate) fn with_runs<T>(runs: usize, f: impl FnOnce() -> T) -> T {
+    FORCE_RUNS.with(|r| r.set(Some(runs)));
+    let out = f();
+    FORCE_RUNS.with(|r| r.set(None));
+    out
 }
 
 /// How many threads work on `len` items with `cores` cores.

@@ -82,10 +82,7 @@ fn read_outcome(bytes: &[u8]) -> String {
 
 /// Read and write `bytes` with `<devices>` cut into `runs` runs.
 fn read_in_runs(bytes: &[u8], runs: usize) -> String {
-    crate::par::FORCE_RUNS.with(|f| f.set(Some(runs)));
-    let out = read_outcome(bytes);
-    crate::par::FORCE_RUNS.with(|f| f.set(None));
-    out
+    crate::par::with_runs(runs, || read_outcome(bytes))
 }
 
 #[test]

@@ -304,16 +304,13 @@ fn properties(
 
 #[cfg(test)]
 mod tests {
-    use super::super::runs_tests::{assert_runs_agree, converted_in_runs};
+    use super::super::runs_tests::{assert_runs_agree, converted_in_runs, HEAD};
 
     #[test]
     fn disks_built_in_runs_give_exactly_what_one_pass_gives() {
         // Disks of each bus, disks that become notes, and two that fail (a shared qcow2
         // image), so that runs hold errors, notes and words.
-        let mut xml = String::from(
-            "<domain type='qemu'><name>g</name><memory>1024</memory><os><type arch='x86_64' machine='pc'>hvm</type></os><devices>\
-             <controller type='scsi' index='0' model='virtio-scsi'/>",
-        );
+        let mut xml = String::from(HEAD);
         for i in 0..30 {
             let n = (b'a' + (i % 26) as u8) as char;
             let m = (b'a' + (i / 26) as u8) as char;

@@ -278,16 +278,13 @@ fn pci(cx: &Cx<'_>, out: &mut Out, i: usize, h: &Hostdev, alias: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::runs_tests::{assert_runs_agree, converted_in_runs};
+    use super::super::runs_tests::{assert_runs_agree, converted_in_runs, HEAD};
 
     #[test]
     fn hostdevs_built_in_runs_give_exactly_what_one_pass_gives() {
         // SCSI, PCI and mediated hostdevs and one that becomes a note; the failing copy has
         // two mediated devices that cannot be emitted, in different runs.
-        let mut xml = String::from(
-            "<domain type='qemu'><name>g</name><memory>1024</memory><os><type arch='x86_64' machine='pc'>hvm</type></os><devices>\
-             <controller type='scsi' index='0' model='virtio-scsi'/>",
-        );
+        let mut xml = String::from(HEAD);
         for i in 0..24u32 {
             xml.push_str(&match i % 4 {
                 0 => format!("<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host{i}'/><address bus='0' target='0' unit='{i}'/></source></hostdev>"),

@@ -187,16 +187,20 @@ pub(crate) fn build(cx: &Cx<'_>) -> Result<Converted, EmitError> {
 /// What the tests of builders done in runs share.
 #[cfg(test)]
 pub(super) mod runs_tests {
+    /// A domain up to its first device: a pc guest with one virtio-scsi controller.
+    pub const HEAD: &str = "<domain type='qemu'><name>g</name><memory>1024</memory>\
+        <os><type arch='x86_64' machine='pc'>hvm</type></os><devices>\
+        <controller type='scsi' index='0' model='virtio-scsi'/>";
+
     /// Everything a conversion gives, as text (the words and their lines, the notes, or the
     /// error), with the device lists cut into `runs` runs.
     pub fn converted_in_runs(xml: &str, runs: usize) -> String {
-        crate::par::FORCE_RUNS.with(|f| f.set(Some(runs)));
-        let out = match crate::convert_str(xml, &Default::default()) {
-            Ok(c) => format!("{}\n{:?}", c.snapshot(), c.args.argv()),
-            Err(e) => format!("error: {e:?}"),
-        };
-        crate::par::FORCE_RUNS.with(|f| f.set(None));
-        out
+        crate::par::with_runs(runs, || {
+            match crate::convert_str(xml, &Default::default()) {
+                Ok(c) => format!("{}\n{:?}", c.snapshot(), c.args.argv()),
+                Err(e) => format!("error: {e:?}"),
+            }
+        })
     }
 
     /// `generated` and every fixture domain convert the same in 1, 2, 3 and 7 runs.
