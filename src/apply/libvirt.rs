@@ -110,6 +110,31 @@ fn backend_error(e: &virt::error::Error) -> BackendError {
     }
 }
 
+/// Whether `uri` opens a driver inside this process (`qemu:///embed?root=…`).
+fn is_embedded(uri: &str) -> bool {
+    uri.split(['?', '#'])
+        .next()
+        .is_some_and(|base| base.ends_with(":///embed"))
+}
+
+/// Wait until an embedded driver has reconnected to the domains already running in its root.
+///
+/// Opening `qemu:///embed` starts the QEMU driver in this process, and the driver reconnects
+/// to each running domain on a thread of its own while the open returns. If the process
+/// then exits before such a thread is done (a plan or a no-op apply takes a few
+/// milliseconds), the C libraries' exit handlers free what that thread still reads (e.g.
+/// libnuma's node masks) and the process dies with SIGSEGV after its work is done. The
+/// reconnect holds the domain's job until it ends, so one call that needs the job per running
+/// domain waits exactly as long as the reconnect. Errors are ignored: this only waits.
+fn settle(conn: &Connect) {
+    let active = virt::sys::VIR_CONNECT_LIST_DOMAINS_ACTIVE;
+    if let Ok(domains) = conn.list_all_domains(active) {
+        for dom in domains {
+            let _ = dom.memory_stats(0);
+        }
+    }
+}
+
 /// A connection to libvirt.
 pub struct Connection {
     conn: Connect,
@@ -128,6 +153,9 @@ impl Connection {
         let uri = conn
             .uri()
             .unwrap_or_else(|_| uri.unwrap_or_default().to_string());
+        if is_embedded(&uri) {
+            settle(&conn);
+        }
         Ok(Connection { conn, uri })
     }
 
@@ -299,5 +327,20 @@ impl Backend for LibvirtDomain {
 
     fn elapsed(&self) -> Duration {
         self.t0.elapsed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_embedded;
+
+    #[test]
+    fn only_embed_uris_count_as_embedded_drivers() {
+        assert!(is_embedded("qemu:///embed?root=/tmp/r"));
+        assert!(is_embedded("qemu:///embed"));
+        assert!(!is_embedded("qemu:///system"));
+        assert!(!is_embedded("test:///default"));
+        assert!(!is_embedded("qemu+ssh://host/system?x=/embed"));
+        assert!(!is_embedded("qemu:///embedded?root=/r"));
     }
 }
