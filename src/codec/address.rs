@@ -78,10 +78,7 @@ pub(crate) fn read_device_address(r: R<'_>) -> Option<DeviceAddress> {
                         Child::Pi(p) => Some(Node::Pi(p.to_string())),
                     })
                     .collect();
-            let extra = crate::model::Extra {
-                attrs: Vec::new(),
-                children,
-            };
+            let extra = crate::model::Extra::new(Vec::new(), children);
             DeviceAddress::Other { kind, attrs, extra }
         }
     };

@@ -34,7 +34,7 @@ pub use hostdev::{
 pub use paths::DevicePaths;
 pub use pci::{PciModel, PciModelName, PciOptions, PciTarget};
 pub use pool::{Pool, PoolSource};
-pub use types::{Boot, ChildExtra, Extra, Hex, OnOff, YesNo};
+pub use types::{Boot, ChildExtra, Extra, Hex, Kept, OnOff, YesNo};
 
 /// Either document domxml reads.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
