@@ -390,10 +390,14 @@ def markdown(a, res, load_after):
             f'`{k}` {cell(r)} (CPU {fmt_t(r["cpu"])}), {mb(r)}' for k, r in big) +
           '. The document is read into an arena (names and values are ranges of the input), '
           'on one core; from 4,096 devices, reading the model from it, writing `<devices>` '
-          'back and building the disks\' and hostdevs\' arguments are cut into one run per '
-          'core, so CPU time exceeds wall time. The largest single cost left is memory: a '
-          '`Disk` is 1,096 bytes, and allocating (page faults included) the 110 MB of them '
-          'is about a fifth of a native profile of `validate` (see CHANGELOG.md, issue 11).')
+          'back and building the disks\' and hostdevs\' arguments are cut into runs of 512 '
+          'devices that the calling thread and one helper per other core take in turn, so CPU '
+          'time exceeds wall time; `fmt` lets the tree go before it writes. What costs most '
+          'now: reading the text into the tree, on one core (13–28 ms of a 10,000-disk '
+          '`convert` here, timed in process; the model from the tree takes 9–16 ms on two '
+          'cores), and memory: a `Disk` is 896 bytes (1,096 before `Extra` became one '
+          'pointer), and at 1,096 bytes allocating them, page faults included, was about a '
+          'fifth of a native profile of `validate` (see CHANGELOG.md, issue 11).')
     w('')
     w('## Growth with the size of the domain')
     w('')
