@@ -176,6 +176,28 @@ impl<'de> serde::Deserialize<'de> for Extra {
 mod tests {
     use super::*;
 
+    /// A big domain is hundreds of thousands of these, and the memory (and the page faults
+    /// and cache misses behind it) grows with their size: a field added inline where a box
+    /// or an `Extra` would do shows here first.
+    #[test]
+    fn the_model_of_a_device_stays_small() {
+        use crate::model::{Controller, DeviceAddress, Disk, Hostdev};
+        use std::mem::size_of;
+        assert_eq!(size_of::<Extra>(), 8);
+        assert!(
+            size_of::<DeviceAddress>() <= 64,
+            "{}",
+            size_of::<DeviceAddress>()
+        );
+        assert!(size_of::<Disk>() <= 900, "{}", size_of::<Disk>());
+        assert!(size_of::<Hostdev>() <= 912, "{}", size_of::<Hostdev>());
+        assert!(
+            size_of::<Controller>() <= 640,
+            "{}",
+            size_of::<Controller>()
+        );
+    }
+
     #[test]
     fn an_extra_emptied_after_a_change_equals_an_untouched_one() {
         let mut touched = Extra::default();
