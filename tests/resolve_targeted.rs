@@ -471,6 +471,11 @@ fn big_tree(root: &Path, hosts: u32, per_host: u32) {
 /// A domain of the first `n` LUs of a `big_tree` (`per_host` LUs a host) as hostdevs, named
 /// by number (`name`) or by PCI parent and unique_id.
 fn hostdevs(n: u32, per_host: u32, by_parent: bool) -> Definition {
+    parse(&hostdevs_xml(n, per_host, by_parent, ""))
+}
+
+/// The XML of [`hostdevs`], with `more` devices after them.
+fn hostdevs_xml(n: u32, per_host: u32, by_parent: bool, more: &str) -> String {
     let mut x = String::from("<domain type='qemu'><name>g</name><devices>");
     for i in 0..n {
         let (h, j) = (i / per_host, i % per_host);
@@ -491,7 +496,7 @@ fn hostdevs(n: u32, per_host: u32, by_parent: bool) -> Definition {
             j % 4
         );
     }
-    parse(&(x + "</devices></domain>"))
+    x + more + "</devices></domain>"
 }
 
 /// Filesystem operations `resolve_passthrough` (a command line) or `resolve` (a report)
@@ -584,4 +589,53 @@ fn resolution_cost_follows_the_definition_not_the_size_of_the_host() {
         last * 10 < full_scan,
         "1,000 of 10,000 LUs cost {last}, the scan {full_scan}"
     );
+}
+
+#[test]
+fn hostdevs_read_ahead_on_helper_threads_answer_as_the_full_scan() {
+    // 5,000 hostdevs: over the 4,096 from which their LUs are read ahead on helper threads.
+    // One LU has lost its sg node, and two more hostdevs name an LU and a host that are not
+    // there: the answers and the errors must be the full scan's, in order.
+    let t = scratch();
+    big_tree(t.path(), 50, 100);
+    // The helpers' reads are counted on the root the caller gave: about two operations an
+    // LU, as on one thread, and a few for each run of 512 LUs, which checks the bus
+    // directory again on a root of its own.
+    let cost = ops(t.path(), &hostdevs(5000, 100, false), false);
+    let per_lu = if has_openat2() { 2 } else { 5 };
+    assert!(
+        cost >= 5000 && cost <= per_lu * 5000 + 500,
+        "{cost} operations"
+    );
+    let lu = t
+        .path()
+        .join("sys/devices/pci0000:00/0000:00:1c.0/0000:01:00.3/virtio3/host3/target3:0:2/3:0:2:1");
+    fs::remove_dir_all(lu.join("scsi_generic")).unwrap();
+    let missing = "<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host7'/>\
+                   <address bus='0' target='99' unit='0'/></source></hostdev>\
+                   <hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host77'/>\
+                   <address bus='0' target='0' unit='0'/></source></hostdev>";
+    for by_parent in [false, true] {
+        assert_targeted_is_full(t.path(), &hostdevs_xml(5000, 100, by_parent, missing));
+    }
+    // A class entry that is no host: following every entry (the `parent` form) warns, once,
+    // whether the adapters were resolved ahead or not.
+    link(
+        t.path(),
+        "sys/class/scsi_host/hostile",
+        "sys/devices/pci0000:00",
+    );
+    let warnings = |n| {
+        let Definition::Domain(d) = parse(&hostdevs_xml(n, 100, true, "")) else {
+            unreachable!()
+        };
+        let r = SysfsRoot::at(t.path()).unwrap();
+        domxml::resolve::resolve_passthrough(&d, &r)
+            .unwrap()
+            .warnings
+    };
+    let (one, many) = (warnings(1), warnings(5000));
+    assert_eq!(one.len(), 1, "{one:?}");
+    assert!(one[0].contains("hostile"), "{one:?}");
+    assert_eq!(many, one);
 }

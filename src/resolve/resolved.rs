@@ -16,8 +16,8 @@ use super::lu::{lookup_lu, whole_host, PassthroughLu};
 use super::sysfs::{is_block_name, is_sg_name, Hctl, SysfsRoot};
 use super::targeted::Targeted;
 use crate::model::{
-    Adapter, Definition, Device, DiskDevice, Domain, HostdevSourceProtocol, HostdevType,
-    PoolStyleAddress,
+    Adapter, AdapterForm, Definition, Device, DiskDevice, Domain, HostdevSourceProtocol,
+    HostdevType, PoolStyleAddress,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -221,6 +221,10 @@ fn resolve_scoped(
         return Ok(ResolvedDomain::default());
     }
     let mut host = Targeted::new(root, scope == Scope::All);
+    if let Def::Domain(d) = def {
+        let hctls = hostdev_lus(d, scope, &mut host);
+        host.prefetch_lus(&hctls);
+    }
     let mut out = resolve_in(def, &mut host, scope);
     out.warnings = host.finish()?;
     Ok(out)
@@ -429,6 +433,69 @@ fn resolve_in(def: Def<'_>, idx: &mut impl Host, scope: Scope) -> ResolvedDomain
         }),
     }
     out
+}
+
+/// The LUs the SCSI hostdevs of `d` name, in order, when there are enough of them to read
+/// ahead ([`Targeted::prefetch_lus`]); empty otherwise. An adapter named by host number
+/// needs no reading; one named another way is resolved here through a root and a
+/// [`Targeted`] of its own, which leave the real resolution's warnings as they were (its
+/// hosts are handed over when that changes nothing: [`Targeted::take_hosts_from`]). A hostdev whose adapter does not resolve is left out: it is read (and fails) when
+/// asked.
+fn hostdev_lus(d: &Domain, scope: Scope, host: &mut Targeted<'_>) -> Vec<Hctl> {
+    let named: Vec<(&Adapter, u32, u32, u64)> = d
+        .devices
+        .items
+        .iter()
+        .filter(|item| wanted(item, scope))
+        .filter_map(|item| match item {
+            Device::Hostdev(h) if h.scsi_protocol() == Some(HostdevSourceProtocol::Adapter) => {
+                let src = h.source.as_ref()?;
+                let addr = src.scsi_address.as_ref()?;
+                Some((src.adapter.as_ref()?, addr.bus?, addr.target?, addr.unit?))
+            }
+            _ => None,
+        })
+        .collect();
+    if named.len() < super::targeted::PREFETCH_MIN {
+        return Vec::new();
+    }
+    // One root and one reader for every adapter not named by number, as the real
+    // resolution has.
+    let by_number = |a: &Adapter| match a.form() {
+        Ok(AdapterForm::HostNumber(n)) => Some(n),
+        _ => None,
+    };
+    let aux_root = match named.iter().any(|(a, ..)| by_number(a).is_none()) {
+        true => match host.root().sibling() {
+            Ok(r) => Some(r),
+            Err(_) => return Vec::new(),
+        },
+        false => None,
+    };
+    let mut aux = aux_root.as_ref().map(|r| Targeted::new(r, false));
+    let mut known: HashMap<String, Option<u32>> = HashMap::new();
+    let mut hctls = Vec::with_capacity(named.len());
+    for (a, bus, target, lun) in named {
+        let n = match (by_number(a), aux.as_mut()) {
+            (Some(n), _) => Some(n),
+            (None, Some(t)) => *known
+                .entry(describe(a))
+                .or_insert_with(|| t.adapter(a).ok()),
+            (None, None) => None,
+        };
+        if let Some(n) = n {
+            hctls.push(Hctl {
+                host: n,
+                bus,
+                target,
+                lun,
+            });
+        }
+    }
+    if let Some(aux) = aux {
+        host.take_hosts_from(aux);
+    }
+    hctls
 }
 
 fn hostdev(idx: &mut impl Host, h: &crate::model::Hostdev) -> Resolution {

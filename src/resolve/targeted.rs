@@ -79,7 +79,21 @@ pub(crate) struct Targeted<'r> {
     /// A failure that makes the whole host unreadable (as [`Index::scan`] fails).
     fatal: Option<ResolveError>,
     warnings: Vec<String>,
+    /// LUs read ahead on helper threads ([`Targeted::prefetch_lus`]), each with the warnings
+    /// reading it gave and the detail it was read to: taken by [`Targeted::read_lu`] in
+    /// place of reading.
+    prefetched: FxMap<Hctl, Prefetched>,
 }
+
+/// One LU read ahead: what [`Index::locate_lu`] and [`Index::scan_lu`] gave.
+struct Prefetched {
+    detail: Detail,
+    lu: Option<Lu>,
+    warnings: Vec<String>,
+}
+
+/// From this many LUs, [`Targeted::prefetch_lus`] reads them on more than one thread.
+pub(crate) const PREFETCH_MIN: usize = 4096;
 
 impl<'r> Targeted<'r> {
     /// Reads for a report (`full_detail`: every LU attribute) or for a command line (an LU's
@@ -101,6 +115,85 @@ impl<'r> Targeted<'r> {
             full: None,
             fatal: None,
             warnings: Vec::new(),
+            prefetched: FxMap::default(),
+        }
+    }
+
+    /// Take the hosts `aux` read (resolving adapters ahead, through a root of its own at the
+    /// same directory) as if this reader had read them, when that changes nothing but the
+    /// cost: `aux` kept no warning, met no failure and made no full scan, and this reader
+    /// has read no host yet. Reads are the same wherever they are made, so the hosts are
+    /// those this reader would find; with no warning, nothing could come out in another
+    /// order. Otherwise this reader reads the hosts again when asked.
+    pub(crate) fn take_hosts_from(&mut self, aux: Targeted<'_>) {
+        let silent = aux.warnings.is_empty() && aux.fatal.is_none() && aux.full.is_none();
+        let fresh = self.hosts_tried.is_empty() && !self.all_located && !self.all_fc;
+        self.root.add_operations(aux.root.operations());
+        if !(silent && fresh && aux.lus_tried.is_empty() && aux.bus_names.is_none()) {
+            return;
+        }
+        self.part = aux.part;
+        self.hosts_tried = aux.hosts_tried;
+        self.located = aux.located;
+        self.all_located = aux.all_located;
+        self.located_under = aux.located_under;
+        self.fc = aux.fc;
+        self.all_fc = aux.all_fc;
+        if self.dirs.is_none() {
+            self.dirs = aux.dirs;
+        }
+    }
+
+    /// Read the LUs at `hctls` ahead, on scoped helper threads (see [`crate::par`]), each
+    /// through a root of its own at the same directory. Reading an LU costs about five system
+    /// calls and no state is shared between LUs, so 10,000 hostdevs read in about half the
+    /// time on two cores. Nothing is decided here: [`Targeted::read_lu`] takes an LU read
+    /// ahead exactly where it would have read it, with its warnings, so the answers, the
+    /// errors and the order of the warnings are those of reading one LU after another. Fewer
+    /// than [`PREFETCH_MIN`] LUs, a recording root, or a helper whose root cannot be opened:
+    /// those LUs are simply read when asked.
+    pub(crate) fn prefetch_lus(&mut self, hctls: &[Hctl]) {
+        if hctls.len() < PREFETCH_MIN || self.root.recording() {
+            return;
+        }
+        let Ok(bus) = self.dirs().map(|d| d.bus.clone()) else {
+            return;
+        };
+        let opener = self.root.opener();
+        let detail = self.want(Detail::Sg);
+        let runs = crate::par::runs(hctls, |_, run| {
+            let Ok(mine) = opener.open() else {
+                return (Vec::new(), 0);
+            };
+            // What `dirs` does first on any root: the bus directory, verified.
+            if Index::class_dir(&mine, "sys/bus/scsi/devices").ok() != Some(bus.clone()) {
+                return (Vec::new(), mine.operations());
+            }
+            let mut s = Scan {
+                root: &mine,
+                warnings: Vec::new(),
+            };
+            let read: Vec<(Hctl, Prefetched)> = run
+                .iter()
+                .map(|&hctl| {
+                    let lu = Index::locate_lu(&mut s, &bus, hctl)
+                        .map(|at| Index::scan_lu(&mut s, at, hctl, &mut false, detail));
+                    let warnings = std::mem::take(&mut s.warnings);
+                    (
+                        hctl,
+                        Prefetched {
+                            detail,
+                            lu,
+                            warnings,
+                        },
+                    )
+                })
+                .collect();
+            (read, mine.operations())
+        });
+        for (read, ops) in runs {
+            self.root.add_operations(ops);
+            self.prefetched.extend(read);
         }
     }
 
@@ -114,6 +207,11 @@ impl<'r> Targeted<'r> {
             Some(idx) => idx.warnings,
             None => self.warnings,
         })
+    }
+
+    /// The root it reads.
+    pub(crate) fn root(&self) -> &'r SysfsRoot {
+        self.root
     }
 
     /// The sysfs root, for messages.
@@ -294,6 +392,15 @@ impl<'r> Targeted<'r> {
         }
         self.lus_tried.insert(hctl, detail);
         let bus = self.dirs()?.bus.clone();
+        if let Some(p) = self.prefetched.remove(&hctl) {
+            if p.detail == detail {
+                self.warnings.extend(p.warnings);
+                if let Some(lu) = p.lu {
+                    self.part.add_lu(lu);
+                }
+                return Ok(());
+            }
+        }
         let lu = self.scan(|s| {
             let at = Index::locate_lu(s, &bus, hctl)?;
             Some(Index::scan_lu(s, at, hctl, &mut false, detail))
