@@ -17,6 +17,7 @@
 //! Whatever they cannot vouch for takes the walk.
 
 mod fx;
+mod opener;
 mod os;
 mod path;
 mod short;
@@ -48,20 +49,6 @@ pub enum Recorded {
     Link(String),
     /// A file with the bytes read.
     File(Vec<u8>),
-}
-
-/// A root's directory and bound on attributes, to open another root like it (one a helper
-/// thread owns: a root is not `Sync`).
-#[derive(Debug, Clone)]
-pub(crate) struct RootOpener {
-    dir: PathBuf,
-    max_attr: u64,
-}
-
-impl RootOpener {
-    pub(crate) fn open(&self) -> Result<SysfsRoot, ResolveError> {
-        Ok(SysfsRoot::at(&self.dir)?.with_max_attr_bytes(self.max_attr))
-    }
 }
 
 /// The root of a sysfs tree: the directory that contains `sys/`.
@@ -159,25 +146,6 @@ impl SysfsRoot {
 
     fn op(&self) {
         self.ops.set(self.ops.get() + 1);
-    }
-
-    /// Count operations another root made on this one's behalf (a helper thread's).
-    pub(crate) fn add_operations(&self, n: u64) {
-        self.ops.set(self.ops.get() + n);
-    }
-
-    /// Another root at the same directory, with the same bound on attributes and nothing
-    /// verified or counted yet: what a helper thread reads through (a root is not `Sync`).
-    pub(crate) fn sibling(&self) -> Result<SysfsRoot, ResolveError> {
-        self.opener().open()
-    }
-
-    /// What opens a [`SysfsRoot::sibling`] on another thread.
-    pub(crate) fn opener(&self) -> RootOpener {
-        RootOpener {
-            dir: self.given.clone(),
-            max_attr: self.max_attr,
-        }
     }
 
     /// The root as given.
