@@ -439,8 +439,8 @@ fn resolve_in(def: Def<'_>, idx: &mut impl Host, scope: Scope) -> ResolvedDomain
 /// ahead ([`Targeted::prefetch_lus`]); empty otherwise. An adapter named by host number
 /// needs no reading; one named another way is resolved here through a root and a
 /// [`Targeted`] of its own, which leave the real resolution's warnings as they were (its
-/// hosts are handed over when that changes nothing: [`Targeted::take_hosts_from`]). A hostdev whose adapter does not resolve is left out: it is read (and fails) when
-/// asked.
+/// hosts are handed over when that changes nothing: [`Targeted::take_hosts_from`]). A
+/// hostdev whose adapter does not resolve is left out: it is read (and fails) when asked.
 fn hostdev_lus(d: &Domain, scope: Scope, host: &mut Targeted<'_>) -> Vec<Hctl> {
     let named: Vec<(&Adapter, u32, u32, u64)> = d
         .devices
