@@ -27,7 +27,7 @@ const RUN: usize = 512;
 const MAX_THREADS: usize = 8;
 
 /// How many cores this process may use (read once).
-fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
@@ -77,6 +77,51 @@ pub(crate) fn runs<T: Sync, R: Send>(items: &[T], f: impl Fn(usize, &[T]) -> R +
         );
     }
     split(items, thread_count(items.len(), cores()), RUN, &f)
+}
+
+/// `first()` on the calling thread while helpers (up to one per other core) do `f(item)` for
+/// each of `items`, one at a time; once `first` is done the calling thread takes items too.
+/// The items' results come back in their order. A helper that cannot be started leaves its
+/// share to the others.
+pub(crate) fn beside<T: Sync, R: Send, M>(
+    first: impl FnOnce() -> M,
+    items: &[T],
+    f: impl Fn(&T) -> R + Sync,
+) -> (M, Vec<R>) {
+    let helpers = items.len().min(cores() - 1).min(MAX_THREADS - 1);
+    let next = AtomicUsize::new(0);
+    // Take items until none is left; each result is kept with its item's number.
+    let take = || {
+        let mut done = Vec::new();
+        loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            match items.get(k) {
+                Some(item) => done.push((k, f(item))),
+                None => return done,
+            }
+        }
+    };
+    let (m, mut all) = std::thread::scope(|s| {
+        let helpers: Vec<_> = (0..helpers)
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .name("domxml-run".into())
+                    .spawn_scoped(s, take)
+                    .ok()
+            })
+            .collect();
+        let m = first();
+        let mut all = take();
+        for h in helpers {
+            all.extend(
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        (m, all)
+    });
+    all.sort_unstable_by_key(|&(k, _)| k);
+    (m, all.into_iter().map(|(_, r)| r).collect())
 }
 
 /// `items` in runs of `size`, done by the calling thread and `threads - 1` helpers.
@@ -179,6 +224,42 @@ mod tests {
             others > 32,
             "the other thread did {others} of 64 runs while run 0 was slow"
         );
+    }
+
+    #[test]
+    fn beside_gives_the_first_result_and_every_item_in_order() {
+        let items: Vec<u32> = (0..37).collect();
+        let caller = std::thread::current().id();
+        let (first, got) = beside(
+            || std::thread::current().id(),
+            &items,
+            |&i| {
+                // Slow items, so that the helpers (if any) take some.
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                i * 2
+            },
+        );
+        assert_eq!(first, caller, "the first job runs on the calling thread");
+        assert_eq!(got, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        let (none, empty) = beside(|| 7, &[] as &[u32], |&i| i);
+        assert_eq!((none, empty), (7, vec![]));
+    }
+
+    #[test]
+    fn a_panic_beside_the_first_job_reaches_the_caller() {
+        let items: Vec<u32> = (0..8).collect();
+        let r = std::panic::catch_unwind(|| {
+            beside(
+                || (),
+                &items,
+                |&i| {
+                    if i == 5 {
+                        panic!("item {i}");
+                    }
+                },
+            )
+        });
+        assert!(r.is_err());
     }
 
     #[test]

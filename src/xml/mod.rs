@@ -10,9 +10,11 @@
 //! builds. The reader refuses DTDs and entity declarations outright and bounds input size and
 //! depth, so hostile input costs at most the bound.
 
+mod build;
 mod chars;
 mod lines;
 mod read;
+mod split;
 mod tree;
 mod write;
 

@@ -28,6 +28,38 @@ pub(crate) struct Str {
     len: u32,
 }
 
+impl Str {
+    /// The `index`th string the reader made.
+    pub(crate) fn made(index: usize) -> Str {
+        Str {
+            start: NONE,
+            len: index as u32,
+        }
+    }
+
+    /// The same string once `base` made strings are put before the ones it counts from (when
+    /// a piece read on its own is joined to what was read before it).
+    pub(crate) fn after_made(self, base: u32) -> Str {
+        if self.start == NONE {
+            Str {
+                start: NONE,
+                len: self.len + base,
+            }
+        } else {
+            self
+        }
+    }
+
+    /// The string itself, in `text` or among `made`.
+    pub(crate) fn get<'a>(self, text: &'a str, made: &'a [Box<str>]) -> &'a str {
+        if self.start == NONE {
+            &made[self.len as usize]
+        } else {
+            &text[self.start as usize..(self.start + self.len) as usize]
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
     Element,
@@ -76,13 +108,20 @@ pub(crate) struct Tree {
 }
 
 impl Tree {
-    pub(crate) fn new(text: Box<str>) -> Self {
+    /// The tree the reader built: `text` is the source its ranges point into.
+    pub(crate) fn from_parts(
+        text: Box<str>,
+        nodes: Vec<NodeData>,
+        attrs: Vec<AttrData>,
+        made: Vec<Box<str>>,
+        root: u32,
+    ) -> Self {
         Tree {
             text,
-            nodes: Vec::new(),
-            attrs: Vec::new(),
-            made: Vec::new(),
-            root: NONE,
+            nodes,
+            attrs,
+            made,
+            root,
             lines: OnceLock::new(),
             ranks: OnceLock::new(),
             by_path: OnceLock::new(),
@@ -97,21 +136,8 @@ impl Tree {
         }
     }
 
-    /// A string the reader made.
-    pub(crate) fn make(&mut self, s: impl Into<Box<str>>) -> Str {
-        self.made.push(s.into());
-        Str {
-            start: NONE,
-            len: (self.made.len() - 1) as u32,
-        }
-    }
-
     pub(crate) fn str(&self, s: Str) -> &str {
-        if s.start == NONE {
-            &self.made[s.len as usize]
-        } else {
-            &self.text[s.start as usize..(s.start + s.len) as usize]
-        }
+        s.get(&self.text, &self.made)
     }
 
     /// A string of the tree as bytes: for comparing names, without the character-boundary
