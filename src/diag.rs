@@ -180,6 +180,13 @@ impl Diagnostic {
         }
     }
 
+    /// [`Diagnostic::locate`] in a document's tree.
+    pub(crate) fn locate_in(&mut self, tree: &crate::xml::Tree<'_>) {
+        if self.pos.is_none() {
+            self.pos = tree.lookup(&self.path);
+        }
+    }
+
     /// True for errors.
     ///
     /// ```

@@ -220,15 +220,32 @@ impl Checked {
 /// assert_eq!(c.errors().next().unwrap().code, domxml::codes::E006); // over the size bound
 /// ```
 pub fn check(bytes: &[u8], limits: Limits) -> Checked {
-    match codec::parse_bytes(bytes, limits) {
-        Err(diagnostics) => Checked {
-            parsed: None,
-            diagnostics,
-        },
-        Ok(parsed) => {
+    let (checked, tree) = check_lent(bytes, limits);
+    let Some(tree) = tree else {
+        return checked;
+    };
+    let parsed = checked
+        .parsed
+        .map(|parsed| codec::Lent { parsed, tree }.kept());
+    Checked { parsed, ..checked }
+}
+
+/// [`check`], with the document's tree still reading `bytes` beside a [`Checked`] whose
+/// source map is empty: for a caller that needs no source map afterwards, without the copy of
+/// the text a source map keeps.
+fn check_lent(bytes: &[u8], limits: Limits) -> (Checked, Option<xml::Tree<'_>>) {
+    match codec::parse_lent(bytes, limits) {
+        Err(diagnostics) => (
+            Checked {
+                parsed: None,
+                diagnostics,
+            },
+            None,
+        ),
+        Ok(codec::Lent { parsed, tree }) => {
             let mut diagnostics = parsed.warnings.clone();
             for mut d in validate::validate(&parsed.definition) {
-                d.locate(&parsed.source_map);
+                d.locate_in(&tree);
                 diagnostics.push(d);
             }
             let mut c = Checked {
@@ -236,7 +253,7 @@ pub fn check(bytes: &[u8], limits: Limits) -> Checked {
                 diagnostics,
             };
             c.sort();
-            c
+            (c, Some(tree))
         }
     }
 }
@@ -342,10 +359,11 @@ pub fn convert_bytes(
     opts: &Options,
     host: Host<'_>,
 ) -> Result<Converted, Error> {
-    // The tree behind the source map is as large as the model: it is let go before the
-    // command line is built, and read again only to locate an error.
-    let (d, source_map) = check(bytes, limits).into_domain()?;
-    drop(source_map);
+    // The tree is as large as the model: it is let go before the command line is built, and
+    // read again only to locate an error.
+    let (checked, tree) = check_lent(bytes, limits);
+    drop(tree);
+    let (d, _) = checked.into_domain()?;
     let resolved = match host {
         Host::Sysfs(dir) if resolve::needs_host(&d) => {
             resolve::resolve_passthrough(&d, &SysfsRoot::at(dir)?)?
@@ -354,8 +372,8 @@ pub fn convert_bytes(
         Host::Offline => resolve::offline(&d),
     };
     convert(&d, &resolved, opts).map_err(|mut e| {
-        if let Ok(p) = codec::parse_bytes(bytes, limits) {
-            e.locate(&p.source_map);
+        if let Ok(p) = codec::parse_lent(bytes, limits) {
+            e.locate_in(&p.tree);
         }
         e.into()
     })

@@ -22,11 +22,8 @@ fn every_present_name_is_found_and_absent_ones_are_not() {
     let names: Vec<String> = (0..200).map(|i| format!("n{i}x")).collect();
     let attrs: String = names.iter().map(|n| format!(" {n}='v'")).collect();
     let kids: String = names.iter().map(|n| format!("<{n}/>")).collect();
-    let doc = crate::xml::parse_document(
-        format!("<e{attrs}>{kids}</e>").as_bytes(),
-        crate::xml::Limits::default(),
-    )
-    .unwrap();
+    let text = format!("<e{attrs}>{kids}</e>");
+    let doc = crate::xml::parse_document(text.as_bytes(), crate::xml::Limits::default()).unwrap();
     let cx = Ctx::default();
     let r = R::new(&cx, doc.tree.root());
     for n in &names {

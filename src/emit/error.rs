@@ -26,8 +26,8 @@ impl EmitError {
     }
 
     /// Fill in the line and column from the document the domain came from.
-    pub(crate) fn locate(&mut self, map: &crate::xml::SourceMap) {
-        self.0.locate(map);
+    pub(crate) fn locate_in(&mut self, tree: &crate::xml::Tree<'_>) {
+        self.0.locate_in(tree);
     }
 
     /// The stable code (`E120` …).

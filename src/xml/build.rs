@@ -273,7 +273,7 @@ impl<'a> Builder<'a> {
     }
 
     /// The document, once the whole of it was read.
-    pub(super) fn finish(mut self) -> Result<ParsedDocument, TreeError> {
+    pub(super) fn finish(mut self) -> Result<ParsedDocument<'a>, TreeError> {
         let text = self.text;
         let at = |offset: usize| LineIndex::new(text).pos(text, offset);
         if let Some(&(open, _)) = self.stack.last() {
@@ -297,8 +297,14 @@ impl<'a> Builder<'a> {
         }
         self.nodes.shrink_to_fit();
         self.attrs.shrink_to_fit();
-        // The tree keeps its own copy of the text; offsets into `text` are offsets into it.
-        let tree = Tree::from_parts(text.into(), self.nodes, self.attrs, self.made, self.root);
+        // The tree reads the caller's text; it is copied only if the tree is kept.
+        let tree = Tree::from_parts(
+            std::borrow::Cow::Borrowed(text),
+            self.nodes,
+            self.attrs,
+            self.made,
+            self.root,
+        );
         Ok(ParsedDocument {
             declaration: self.declaration,
             prolog: self.prolog,

@@ -244,7 +244,7 @@ pub struct Document {
 /// column worked out, only when a diagnostic asks. A valid document never does.
 #[derive(Clone, Default)]
 pub struct SourceMap {
-    tree: Option<std::sync::Arc<Tree>>,
+    tree: Option<std::sync::Arc<Tree<'static>>>,
 }
 
 impl std::fmt::Debug for SourceMap {
@@ -257,7 +257,7 @@ impl std::fmt::Debug for SourceMap {
 
 impl SourceMap {
     /// Keep a document's tree for later lookups.
-    pub(crate) fn new(tree: std::sync::Arc<Tree>) -> Self {
+    pub(crate) fn new(tree: std::sync::Arc<Tree<'static>>) -> Self {
         SourceMap { tree: Some(tree) }
     }
 

@@ -73,18 +73,18 @@ pub(super) fn err(
 /// A document read into a [`Tree`]: what precedes the root (declaration, comments), the
 /// root's tree, and what follows it.
 #[derive(Debug)]
-pub(crate) struct ParsedDocument {
+pub(crate) struct ParsedDocument<'s> {
     /// The XML declaration as written (`<?xml version="1.0"?>`), if any.
     pub declaration: Option<String>,
     /// Comments and processing instructions before the root element.
     pub prolog: Vec<Node>,
     /// The root element and everything in it.
-    pub tree: Tree,
+    pub tree: Tree<'s>,
     /// Comments and processing instructions after the root element.
     pub epilog: Vec<Node>,
 }
 
-impl ParsedDocument {
+impl ParsedDocument<'_> {
     /// The document as an owned tree, exactly as read.
     #[cfg(test)]
     pub(crate) fn to_document(&self) -> super::Document {
@@ -110,7 +110,10 @@ pub(super) fn reader(text: &str) -> Reader<&[u8]> {
 
 /// Read a document. Text is kept as written (unescaped); whitespace between elements is kept
 /// too, so a caller may decide what is layout.
-pub(crate) fn parse_document(bytes: &[u8], limits: Limits) -> Result<ParsedDocument, TreeError> {
+pub(crate) fn parse_document(
+    bytes: &[u8],
+    limits: Limits,
+) -> Result<ParsedDocument<'_>, TreeError> {
     parse_with(bytes, limits, super::split::Plan::for_this_machine())
 }
 
@@ -119,7 +122,7 @@ pub(super) fn parse_with(
     bytes: &[u8],
     limits: Limits,
     plan: super::split::Plan,
-) -> Result<ParsedDocument, TreeError> {
+) -> Result<ParsedDocument<'_>, TreeError> {
     // Offsets are kept as 32 bits: larger documents are refused whatever the limit says.
     let max_bytes = limits.max_bytes.min(u32::MAX as usize - 1);
     if bytes.len() > max_bytes {

@@ -104,7 +104,7 @@ pub(super) fn read_rest<'a>(
     after: usize,
     limits: Limits,
     plan: Plan,
-) -> Option<ParsedDocument> {
+) -> Option<ParsedDocument<'a>> {
     // The last `</devices`: if it is not the one that closes `<devices>`, a piece or the tail
     // fails below.
     let end = after + memchr::memmem::rfind(&text.as_bytes()[after..], b"</devices")?;

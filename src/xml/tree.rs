@@ -13,6 +13,7 @@
 
 use super::lines::LineIndex;
 use super::{Attr, Element, Node, Pos};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -91,10 +92,12 @@ pub(crate) struct AttrData {
     pub(crate) value: Str,
 }
 
-/// A parsed document's element tree (the root element and everything in it).
+/// A parsed document's element tree (the root element and everything in it), over the text
+/// it was read from: borrowed from the caller while the model is read, owned once it is kept
+/// ([`Tree::into_owned`], for a [`super::SourceMap`]).
 #[derive(Debug)]
-pub(crate) struct Tree {
-    pub(crate) text: Box<str>,
+pub(crate) struct Tree<'s> {
+    pub(crate) text: Cow<'s, str>,
     pub(crate) nodes: Vec<NodeData>,
     pub(crate) attrs: Vec<AttrData>,
     pub(crate) made: Vec<Box<str>>,
@@ -107,10 +110,10 @@ pub(crate) struct Tree {
     by_path: OnceLock<HashMap<(u32, u64, u32), u32>>,
 }
 
-impl Tree {
+impl<'s> Tree<'s> {
     /// The tree the reader built: `text` is the source its ranges point into.
     pub(crate) fn from_parts(
-        text: Box<str>,
+        text: Cow<'s, str>,
         nodes: Vec<NodeData>,
         attrs: Vec<AttrData>,
         made: Vec<Box<str>>,
@@ -125,6 +128,20 @@ impl Tree {
             lines: OnceLock::new(),
             ranks: OnceLock::new(),
             by_path: OnceLock::new(),
+        }
+    }
+
+    /// The same tree owning its text (a copy of it, if it was borrowed).
+    pub(crate) fn into_owned(self) -> Tree<'static> {
+        Tree {
+            text: Cow::Owned(self.text.into_owned()),
+            nodes: self.nodes,
+            attrs: self.attrs,
+            made: self.made,
+            root: self.root,
+            lines: self.lines,
+            ranks: self.ranks,
+            by_path: self.by_path,
         }
     }
 
@@ -294,7 +311,7 @@ impl Tree {
 /// An element of a [`Tree`].
 #[derive(Clone, Copy)]
 pub(crate) struct El<'t> {
-    t: &'t Tree,
+    t: &'t Tree<'t>,
     i: u32,
 }
 
@@ -466,7 +483,7 @@ impl<'t> El<'t> {
 /// An attribute of an element of a [`Tree`].
 #[derive(Clone, Copy)]
 pub(crate) struct At<'t> {
-    t: &'t Tree,
+    t: &'t Tree<'t>,
     i: u32,
 }
 
