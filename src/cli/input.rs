@@ -38,7 +38,9 @@ pub(crate) fn read_and_parse(
         ExitCode::from(2)
     })?;
     let name = display_name(path);
-    match domxml::codec::parse_bytes(&bytes, limits) {
+    // Neither `fmt` nor `resolve` locates anything after reading: no source map, so no copy
+    // of the text.
+    match domxml::codec::parse_bytes_without_map(&bytes, limits) {
         Ok(parsed) => Ok((bytes, name, parsed)),
         Err(diags) => {
             let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
