@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
-targets=${FUZZ_TARGETS:-"parse_validate convert fmt_roundtrip resolve plan_diff"}
+targets=${FUZZ_TARGETS:-"parse_validate convert fmt_roundtrip resolve plan_diff split_tree"}
 runs=()
 [ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
 
@@ -41,6 +41,12 @@ for t in $targets; do
       # Seeds: every fixture document (valid, invalid, pools, fuzz findings).
       find fixtures/domains fixtures/invalid fixtures/pools fixtures/resolve fixtures/fuzz \
         tests/fixtures/domains -name '*.xml' -exec cp -n {} "$corpus/" \; 2>/dev/null || true
+      dict=(-dict=fuzz/xml.dict) ;;
+    split_tree)
+      # Seeds: the fixture domains behind a first byte (the number of pieces).
+      for f in fixtures/domains/*.xml tests/fixtures/domains/*.xml; do
+        [ -e "$corpus/$(basename "$f")" ] || { printf '\003'; cat "$f"; } >"$corpus/$(basename "$f")"
+      done 2>/dev/null || true
       dict=(-dict=fuzz/xml.dict) ;;
     *) dict=() ;;
   esac

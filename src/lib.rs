@@ -69,6 +69,18 @@ pub mod snapshot;
 pub mod validate;
 pub mod xml;
 
+/// Internal paths the fuzz targets compare with each other; built only with `--cfg fuzzing`
+/// (`cargo fuzz`, scripts/fuzz.sh), so not part of the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz_hooks {
+    /// Whether `bytes` reads the same (the whole tree, or the error) in one pass and with
+    /// `<devices>` read in about `pieces` pieces.
+    pub fn split_agrees(bytes: &[u8], limits: crate::Limits, pieces: usize) -> bool {
+        crate::xml::split_agrees(bytes, limits, pieces)
+    }
+}
+
 pub use builder::{BuildError, DomainBuilder};
 
 /// The README's Rust examples, compiled and run as doctests.

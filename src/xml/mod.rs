@@ -20,6 +20,8 @@ mod write;
 
 pub use read::Limits;
 pub(crate) use read::{parse_document, TreeErrorKind};
+#[cfg(fuzzing)]
+pub(crate) use split::agrees as split_agrees;
 pub(crate) use tree::{At, Child, El, Tree};
 pub(crate) use write::{
     write_document, write_document_with, write_element, write_into, write_node, write_streaming,

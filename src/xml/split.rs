@@ -71,8 +71,9 @@ impl Plan {
         }
     }
 
-    /// About `n` pieces whatever the size of the document (tests: pieces on small inputs).
-    #[cfg(test)]
+    /// About `n` pieces whatever the size of the document (tests and fuzzing: pieces on
+    /// small inputs).
+    #[cfg(any(test, fuzzing))]
     pub(super) fn in_pieces(n: usize) -> Plan {
         Plan {
             min_bytes: 0,
@@ -142,6 +143,15 @@ pub(super) fn read_rest<'a>(
         Ok(Pause::Eof) => b.finish().ok(),
         _ => None,
     }
+}
+
+/// Whether `bytes` reads the same (the whole tree, or the error) in one pass and with
+/// `<devices>` in about `pieces` pieces: the property the `split_tree` fuzz target checks.
+#[cfg(fuzzing)]
+pub(crate) fn agrees(bytes: &[u8], limits: Limits, pieces: usize) -> bool {
+    use super::read::parse_with;
+    let one = format!("{:?}", parse_with(bytes, limits, Plan::ONE_PASS));
+    one == format!("{:?}", parse_with(bytes, limits, Plan::in_pieces(pieces)))
 }
 
 /// Where to cut `text[from..to]`, the content of `<devices>`: `from`, then for each target
