@@ -31,7 +31,7 @@ pub use args::QemuArgs;
 pub(crate) use args::{escape_keyval, Props, Val};
 pub use caps::{Caps, QemuVersion};
 pub use error::EmitError;
-pub use shell::{parse_shell, shell_quote, to_argv_json, to_shell, ShellError};
+pub use shell::{parse_shell, shell_quote, to_argv_json, to_shell, write_shell, ShellError};
 
 use crate::model::Domain;
 use crate::resolve::ResolvedDomain;

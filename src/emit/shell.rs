@@ -43,18 +43,46 @@ pub fn to_shell(args: &QemuArgs) -> String {
     let argv = args.argv();
     let mut out = String::with_capacity(argv.iter().map(|w| w.len() + 4).sum::<usize>() + 1);
     for (i, words) in args.lines().into_iter().enumerate() {
-        if i > 0 {
-            out.push_str(" \\\n");
-        }
-        for (j, w) in words.iter().enumerate() {
-            if j > 0 {
-                out.push(' ');
-            }
-            push_quoted(&mut out, w);
-        }
+        push_line(&mut out, i, words);
     }
     out.push('\n');
     out
+}
+
+/// [`to_shell`] written to `out` as it is made, through a buffer of 64 KiB: for a large
+/// command line (10,000 disks make 2.5 MB) the text is never held whole.
+///
+/// ```
+/// let c = domxml::convert_str("<domain type='qemu'><name>g</name></domain>", &Default::default()).unwrap();
+/// let mut out = Vec::new();
+/// domxml::emit::write_shell(&c.args, &mut out).unwrap();
+/// assert_eq!(out, domxml::emit::to_shell(&c.args).into_bytes());
+/// ```
+pub fn write_shell(args: &QemuArgs, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    const FLUSH: usize = 64 * 1024;
+    let mut buf = String::with_capacity(FLUSH + 4096);
+    for (i, words) in args.lines().into_iter().enumerate() {
+        push_line(&mut buf, i, words);
+        if buf.len() >= FLUSH {
+            out.write_all(buf.as_bytes())?;
+            buf.clear();
+        }
+    }
+    buf.push('\n');
+    out.write_all(buf.as_bytes())
+}
+
+/// The `i`th line of the shell layout (its words quoted), after the previous one's ` \`.
+fn push_line(out: &mut String, i: usize, words: &[String]) {
+    if i > 0 {
+        out.push_str(" \\\n");
+    }
+    for (j, w) in words.iter().enumerate() {
+        if j > 0 {
+            out.push(' ');
+        }
+        push_quoted(out, w);
+    }
 }
 
 /// A JSON array of strings, the emulator first.
@@ -135,6 +163,30 @@ pub fn parse_shell(text: &str) -> Result<Vec<String>, ShellError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_in_pieces_the_layout_is_the_one_made_whole() {
+        let mut xml = String::from(
+            "<domain type='qemu'><name>g</name><devices><controller type='scsi' index='0' model='virtio-scsi'/>",
+        );
+        for i in 0..700 {
+            xml += &format!(
+                "<disk type='file' device='disk'><source file='/var/lib/it&apos;s {i}.img'/><target dev='{}' bus='scsi'/><address type='drive' controller='0' bus='0' target='0' unit='{i}'/></disk>",
+                crate::assign::disk_name("sd", i)
+            );
+        }
+        xml += "</devices></domain>";
+        let c = crate::convert_str(&xml, &Default::default()).unwrap();
+        let whole = to_shell(&c.args);
+        assert!(
+            whole.len() > 3 * 64 * 1024,
+            "{} bytes: several flushes",
+            whole.len()
+        );
+        let mut out = Vec::new();
+        write_shell(&c.args, &mut out).unwrap();
+        assert!(out == whole.as_bytes(), "write_shell differs from to_shell");
+    }
 
     #[test]
     fn plain_words_stay_bare_and_json_is_single_quoted() {
