@@ -124,6 +124,29 @@ pub(crate) fn beside<T: Sync, R: Send, M>(
     (m, all.into_iter().map(|(_, r)| r).collect())
 }
 
+/// [`runs`] for items that each cost far more than a device (system calls): from `min`
+/// items a thread rather than [`MIN_RUN`], in runs of `run`.
+pub(crate) fn runs_with<T: Sync, R: Send>(
+    items: &[T],
+    min: usize,
+    run: usize,
+    f: impl Fn(usize, &[T]) -> R + Sync,
+) -> Vec<R> {
+    #[cfg(test)]
+    if let Some(n) = FORCE_RUNS.with(|f| f.get()) {
+        return split(
+            items,
+            n.clamp(1, 4),
+            items.len().div_ceil(n.max(1)).max(1),
+            &f,
+        );
+    }
+    let threads = (items.len() / min.max(1))
+        .min(cores())
+        .clamp(1, MAX_THREADS);
+    split(items, threads, run.max(1), &f)
+}
+
 /// `items` in runs of `size`, done by the calling thread and `threads - 1` helpers.
 fn split<T: Sync, R: Send>(
     items: &[T],

@@ -639,3 +639,56 @@ fn hostdevs_read_ahead_on_helper_threads_answer_as_the_full_scan() {
     assert!(one[0].contains("hostile"), "{one:?}");
     assert_eq!(many, one);
 }
+
+#[test]
+fn class_entries_followed_on_helper_threads_answer_as_the_full_scan() {
+    // 300 hosts: over the 256 from which the forms naming a PCI parent follow every class
+    // entry on helper threads. Entries that are no host, dangling or not canonical, at
+    // several places in the listing: the answers must be the full scan's, and the warnings
+    // those of following the entries one by one, in the listing's order.
+    let t = scratch();
+    big_tree(t.path(), 300, 2);
+    link(
+        t.path(),
+        "sys/class/scsi_host/hostile",
+        "sys/devices/pci0000:00",
+    );
+    link(
+        t.path(),
+        "sys/class/scsi_host/host1000",
+        "sys/devices/nowhere",
+    );
+    link(
+        t.path(),
+        "sys/class/scsi_host/host2000",
+        "sys/devices/pci0000:00",
+    );
+    link(
+        t.path(),
+        "sys/class/scsi_host/host0150",
+        "sys/devices/nowhere",
+    );
+    symlink("/etc", t.path().join("sys/class/scsi_host/host1500")).unwrap();
+    symlink("host2500", t.path().join("sys/class/scsi_host/host2500")).unwrap();
+    for by_parent in [false, true] {
+        assert_targeted_is_full(t.path(), &hostdevs_xml(40, 2, by_parent, ""));
+    }
+    let warnings = |n| {
+        let Definition::Domain(d) = parse(&hostdevs_xml(n, 2, true, "")) else {
+            unreachable!()
+        };
+        let r = SysfsRoot::at(t.path()).unwrap();
+        domxml::resolve::resolve_passthrough(&d, &r)
+            .unwrap()
+            .warnings
+    };
+    let full = Index::scan(&SysfsRoot::at(t.path()).unwrap()).unwrap();
+    let of_class: Vec<&String> = full
+        .warnings
+        .iter()
+        .filter(|w| w.contains("class/scsi_host"))
+        .collect();
+    let got = warnings(1);
+    assert_eq!(got.iter().collect::<Vec<_>>(), of_class);
+    assert_eq!(warnings(600), got);
+}
