@@ -373,9 +373,9 @@ def markdown(a, res, load_after):
           f'`sys/class/scsi_host/hostN` link is followed (its `readlink`, one `openat2` '
           f'that checks the whole path it names holds no symlink, and that call\'s `close`: '
           f'about three calls a host, {count(one_p)} for 1,000 hosts), as '
-          f'libvirt\'s own pool lookup does; that grows with the number of SCSI hosts, not '
-          f'of LUs, and took {cell(one_p)} (CPU {fmt_t(one_p["cpu"])}) here. libvirt cannot '
-          f'use that form in a hostdev at all.')
+          f'libvirt\'s own pool lookup does (from 256 hosts on helper threads); that grows '
+          f'with the number of SCSI hosts, not of LUs, and took {cell(one_p)} (CPU '
+          f'{fmt_t(one_p["cpu"])}) here. libvirt cannot use that form in a hostdev at all.')
     if ten_n and val:
         w(f'- 10,000 hostdevs cost {count(ten_n)} system calls (about five an LU: its bus '
           f'link\'s `readlink`, one `openat2` that opens its `scsi_generic` directory through '
@@ -388,16 +388,18 @@ def markdown(a, res, load_after):
     if all(r and not r.get('failed') for _, r in big):
         w('- 100,000 disks (20 MB of XML): ' + '; '.join(
             f'`{k}` {cell(r)} (CPU {fmt_t(r["cpu"])}), {mb(r)}' for k, r in big) +
-          '. The document is read into an arena (names and values are ranges of the input), '
-          'on one core; from 4,096 devices, reading the model from it, writing `<devices>` '
-          'back and building the disks\' and hostdevs\' arguments are cut into runs of 512 '
-          'devices that the calling thread and one helper per other core take in turn, so CPU '
-          'time exceeds wall time; `fmt` lets the tree go before it writes. What costs most '
-          'now: reading the text into the tree, on one core (13–28 ms of a 10,000-disk '
-          '`convert` here, timed in process; the model from the tree takes 9–16 ms on two '
-          'cores), and memory: a `Disk` is 896 bytes (1,096 before `Extra` became one '
-          'pointer), and at 1,096 bytes allocating them, page faults included, was about a '
-          'fifth of a native profile of `validate` (see CHANGELOG.md, issue 11).')
+          '. The document is read into an arena (names and values are ranges of the input); '
+          'from 256 KiB of text, `<devices>` is read into it in pieces on every core, and '
+          'from 4,096 devices, reading the model from it, writing `<devices>` back and '
+          'building the disks\' and hostdevs\' arguments are cut into runs of 512 devices '
+          'that the calling thread and one helper per other core take in turn, so CPU time '
+          'exceeds wall time; `fmt` and `convert` keep no copy of the text. Where a '
+          '10,000-disk `convert` goes (timed in process): reading the file 2 ms, the tree '
+          '12–18 ms, the model 15–20 ms, `validate` 2–3 ms, the command line 19 ms, writing it '
+          '1 ms, and about 5 ms starting and ending the process. It makes about 7,700 page '
+          'faults, some 40 ms of system time over both cores on this VM: a `Disk` alone is '
+          '896 bytes, 9 MB for 10,000; that, not the parsing, bounds this size here (see '
+          'CHANGELOG.md, issue 11).')
     w('')
     w('## Growth with the size of the domain')
     w('')
