@@ -67,16 +67,7 @@ pub(crate) fn one_run(len: usize) -> bool {
 /// index of the run's first item. The results come back in the order of the runs. A panic in
 /// any run is raised again here, as it would have been without threads.
 pub(crate) fn runs<T: Sync, R: Send>(items: &[T], f: impl Fn(usize, &[T]) -> R + Sync) -> Vec<R> {
-    #[cfg(test)]
-    if let Some(n) = FORCE_RUNS.with(|f| f.get()) {
-        return split(
-            items,
-            n.clamp(1, 4),
-            items.len().div_ceil(n.max(1)).max(1),
-            &f,
-        );
-    }
-    split(items, thread_count(items.len(), cores()), RUN, &f)
+    runs_with(items, MIN_RUN, RUN, f)
 }
 
 /// `first()` on the calling thread while helpers (up to one per other core) do `f(item)` for
@@ -101,27 +92,7 @@ pub(crate) fn beside<T: Sync, R: Send, M>(
             }
         }
     };
-    let (m, mut all) = std::thread::scope(|s| {
-        let helpers: Vec<_> = (0..helpers)
-            .filter_map(|_| {
-                std::thread::Builder::new()
-                    .name("domxml-run".into())
-                    .spawn_scoped(s, take)
-                    .ok()
-            })
-            .collect();
-        let m = first();
-        let mut all = take();
-        for h in helpers {
-            all.extend(
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            );
-        }
-        (m, all)
-    });
-    all.sort_unstable_by_key(|&(k, _)| k);
-    (m, all.into_iter().map(|(_, r)| r).collect())
+    with_helpers(helpers, first, take)
 }
 
 /// [`runs`] for items that each cost far more than a device (system calls): from `min`
@@ -159,7 +130,7 @@ fn split<T: Sync, R: Send>(
     }
     let next = AtomicUsize::new(0);
     // Take runs until none is left; each result is kept with its run's number.
-    let work = || {
+    let take = || {
         let mut done = Vec::new();
         loop {
             let k = next.fetch_add(1, Ordering::Relaxed);
@@ -171,26 +142,38 @@ fn split<T: Sync, R: Send>(
             done.push((k, f(start, &items[start..end])));
         }
     };
-    let mut all = std::thread::scope(|s| {
-        let helpers: Vec<_> = (1..threads)
+    with_helpers(threads - 1, || (), take).1
+}
+
+/// `first()` then `take()` on the calling thread, and `take()` on up to `helpers` scoped
+/// helper threads; the numbered results of every `take` in the order of their numbers. A
+/// helper that cannot be started is left out; a panic in any is raised again here.
+fn with_helpers<M, R: Send>(
+    helpers: usize,
+    first: impl FnOnce() -> M,
+    take: impl Fn() -> Vec<(usize, R)> + Sync,
+) -> (M, Vec<R>) {
+    let (m, mut all) = std::thread::scope(|s| {
+        let helpers: Vec<_> = (0..helpers)
             .filter_map(|_| {
                 std::thread::Builder::new()
                     .name("domxml-run".into())
-                    .spawn_scoped(s, work)
+                    .spawn_scoped(s, &take)
                     .ok()
             })
             .collect();
-        let mut all = work();
+        let m = first();
+        let mut all = take();
         for h in helpers {
             all.extend(
                 h.join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
             );
         }
-        all
+        (m, all)
     });
     all.sort_unstable_by_key(|&(k, _)| k);
-    all.into_iter().map(|(_, r)| r).collect()
+    (m, all.into_iter().map(|(_, r)| r).collect())
 }
 
 #[cfg(test)]

@@ -499,6 +499,18 @@ fn hostdevs_xml(n: u32, per_host: u32, by_parent: bool, more: &str) -> String {
     x + more + "</devices></domain>"
 }
 
+/// The warnings of resolving, for a command line, the first `n` LUs of a `big_tree` as
+/// hostdevs named by PCI parent (the form that follows every class entry).
+fn parent_form_warnings(root: &Path, n: u32, per_host: u32) -> Vec<String> {
+    let Definition::Domain(d) = parse(&hostdevs_xml(n, per_host, true, "")) else {
+        unreachable!()
+    };
+    let r = SysfsRoot::at(root).unwrap();
+    domxml::resolve::resolve_passthrough(&d, &r)
+        .unwrap()
+        .warnings
+}
+
 /// Filesystem operations `resolve_passthrough` (a command line) or `resolve` (a report)
 /// costs for `def` on the tree at `root`, with every device resolved.
 /// `openat2` works on this machine (old kernels and some seccomp filters refuse it; the
@@ -625,15 +637,7 @@ fn hostdevs_read_ahead_on_helper_threads_answer_as_the_full_scan() {
         "sys/class/scsi_host/hostile",
         "sys/devices/pci0000:00",
     );
-    let warnings = |n| {
-        let Definition::Domain(d) = parse(&hostdevs_xml(n, 100, true, "")) else {
-            unreachable!()
-        };
-        let r = SysfsRoot::at(t.path()).unwrap();
-        domxml::resolve::resolve_passthrough(&d, &r)
-            .unwrap()
-            .warnings
-    };
+    let warnings = |n| parent_form_warnings(t.path(), n, 100);
     let (one, many) = (warnings(1), warnings(5000));
     assert_eq!(one.len(), 1, "{one:?}");
     assert!(one[0].contains("hostile"), "{one:?}");
@@ -673,15 +677,7 @@ fn class_entries_followed_on_helper_threads_answer_as_the_full_scan() {
     for by_parent in [false, true] {
         assert_targeted_is_full(t.path(), &hostdevs_xml(40, 2, by_parent, ""));
     }
-    let warnings = |n| {
-        let Definition::Domain(d) = parse(&hostdevs_xml(n, 2, true, "")) else {
-            unreachable!()
-        };
-        let r = SysfsRoot::at(t.path()).unwrap();
-        domxml::resolve::resolve_passthrough(&d, &r)
-            .unwrap()
-            .warnings
-    };
+    let warnings = |n| parent_form_warnings(t.path(), n, 2);
     let full = Index::scan(&SysfsRoot::at(t.path()).unwrap()).unwrap();
     let of_class: Vec<&String> = full
         .warnings
