@@ -177,6 +177,8 @@ pub(super) fn parse_with(
         // split cleanly. Anything else, errors included, is read again in one pass, so that
         // a document reads the same, and fails with the same message, either way.
         let mut head = Builder::new(text, limits);
+        // Room for the whole document: the pieces are appended to the head's arena.
+        head.reserve_for(text);
         match head.pump(&mut reader(text), 0, Part::Head)? {
             Pause::Eof => return head.finish(),
             Pause::Devices(after) => {
@@ -187,6 +189,7 @@ pub(super) fn parse_with(
         }
     }
     let mut b = Builder::new(text, limits);
+    b.reserve_for(text);
     b.pump(&mut reader(text), 0, Part::Whole)?;
     b.finish()
 }

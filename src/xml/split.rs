@@ -123,6 +123,7 @@ pub(super) fn read_rest<'a>(
         &rest,
         |&(from, to)| {
             let mut b = Builder::piece(text, limits, depth);
+            b.reserve_for(&text[from..to]);
             match b.pump(&mut reader(&text[from..to]), from, Part::Piece) {
                 Ok(Pause::Eof) if b.stack.len() == 1 => Some(b),
                 _ => None,

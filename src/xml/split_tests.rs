@@ -1,6 +1,7 @@
 //! Tests of `split`: a document read in pieces is the document read in one pass, whatever
 //! the layout, and whatever is wrong with it.
 
+use super::super::build::room_for;
 use super::super::read::{parse_with, Limits};
 use super::*;
 use std::cell::Cell;
@@ -230,4 +231,53 @@ fn mutated_documents_read_the_same_in_pieces_and_in_one_pass() {
         pieces_used > 300,
         "only {pieces_used} of 1500 read in pieces"
     );
+}
+
+/// The arena's room, as `reserve` on an empty vector gives it.
+fn room<T>(n: usize) -> usize {
+    let mut v = Vec::<T>::new();
+    v.reserve(n);
+    v.capacity()
+}
+
+#[test]
+fn the_arenas_are_allocated_once_for_every_fixture_in_one_pass_and_in_pieces() {
+    let mut texts: Vec<(String, String)> = vec![("domain(300)".into(), domain(300))];
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
+    let mut stack = vec![std::path::PathBuf::from(dir)];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            // Not through links: the sysfs fixtures hold a loop.
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "xml") {
+                if let Ok(t) = std::fs::read_to_string(&p) {
+                    texts.push((p.display().to_string(), t));
+                }
+            }
+        }
+    }
+    assert!(texts.len() > 100, "{} documents", texts.len());
+    let mut read_in_pieces = 0;
+    for (name, text) in &texts {
+        for plan in [Plan::ONE_PASS, Plan::in_pieces(4)] {
+            PIECES.with(|p| p.set(0));
+            let Ok(doc) = parse_with(text.as_bytes(), Limits::default(), plan) else {
+                continue;
+            };
+            read_in_pieces += usize::from(PIECES.with(|p| p.get()) > 0);
+            // What the document holds once its BOM is set aside, as `parse_with` reads it.
+            let t = text.strip_prefix('\u{feff}').unwrap_or(text);
+            let (nodes, attrs) = room_for(t);
+            let tree = &doc.tree;
+            assert!(tree.nodes.len() <= nodes, "{name}: {} nodes", tree.nodes.len());
+            assert!(tree.attrs.len() <= attrs, "{name}: {} attrs", tree.attrs.len());
+            // Had either grown, its capacity would be another.
+            assert_eq!(tree.nodes.capacity(), room::<NodeData>(nodes), "{name}");
+            assert_eq!(tree.attrs.capacity(), room::<AttrData>(attrs), "{name}");
+        }
+    }
+    assert!(read_in_pieces > 10, "{read_in_pieces} read in pieces");
 }
