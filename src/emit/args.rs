@@ -237,6 +237,18 @@ impl QemuArgs {
         }
     }
 
+    /// Room for `words` more words on `lines` more lines (and the few options that come
+    /// after them), so that appending the parts of a big list copies no word twice.
+    pub(crate) fn reserve(&mut self, words: usize, lines: usize) {
+        self.argv.reserve(words + 256);
+        self.line_starts.reserve(lines + 128);
+    }
+
+    /// How many words and lines this holds.
+    pub(crate) fn size(&self) -> (usize, usize) {
+        (self.argv.len(), self.line_starts.len())
+    }
+
     /// The words and lines of `part` (made by [`QemuArgs::empty`]) after these.
     pub(crate) fn append(&mut self, part: QemuArgs) {
         let base = self.argv.len();

@@ -292,7 +292,7 @@ impl<'a> Builder<'a> {
     }
 
     /// The document, once the whole of it was read.
-    pub(super) fn finish(mut self) -> Result<ParsedDocument<'a>, TreeError> {
+    pub(super) fn finish(self) -> Result<ParsedDocument<'a>, TreeError> {
         let text = self.text;
         let at = |offset: usize| LineIndex::new(text).pos(text, offset);
         if let Some(&(open, _)) = self.stack.last() {

@@ -272,8 +272,16 @@ fn the_arenas_are_allocated_once_for_every_fixture_in_one_pass_and_in_pieces() {
             let t = text.strip_prefix('\u{feff}').unwrap_or(text);
             let (nodes, attrs) = room_for(t);
             let tree = &doc.tree;
-            assert!(tree.nodes.len() <= nodes, "{name}: {} nodes", tree.nodes.len());
-            assert!(tree.attrs.len() <= attrs, "{name}: {} attrs", tree.attrs.len());
+            assert!(
+                tree.nodes.len() <= nodes,
+                "{name}: {} nodes",
+                tree.nodes.len()
+            );
+            assert!(
+                tree.attrs.len() <= attrs,
+                "{name}: {} attrs",
+                tree.attrs.len()
+            );
             // Had either grown, its capacity would be another.
             assert_eq!(tree.nodes.capacity(), room::<NodeData>(nodes), "{name}");
             assert_eq!(tree.attrs.capacity(), room::<AttrData>(attrs), "{name}");

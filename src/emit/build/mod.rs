@@ -110,6 +110,11 @@ pub(super) fn in_runs<T: Sync>(
             .try_for_each(|item| build(&mut o, item))
             .map(|()| o)
     });
+    let (words, lines) = parts.iter().flatten().fold((0, 0), |(w, l), part| {
+        let (pw, pl) = part.args.size();
+        (w + pw, l + pl)
+    });
+    out.args.reserve(words, lines);
     for part in parts {
         out.append(part?);
     }
