@@ -393,13 +393,16 @@ def markdown(a, res, load_after):
           'from 4,096 devices, reading the model from it, writing `<devices>` back and '
           'building the disks\' and hostdevs\' arguments are cut into runs of 512 devices '
           'that the calling thread and one helper per other core take in turn, so CPU time '
-          'exceeds wall time; `fmt` and `convert` keep no copy of the text. Where a '
-          '10,000-disk `convert` goes (timed in process): reading the file 2 ms, the tree '
-          '12–18 ms, the model 15–20 ms, `validate` 2–3 ms, the command line 19 ms, writing it '
-          '1 ms, and about 5 ms starting and ending the process. It makes about 7,700 page '
-          'faults, some 40 ms of system time over both cores on this VM: a `Disk` alone is '
-          '896 bytes, 9 MB for 10,000; that, not the parsing, bounds this size here (see '
-          'CHANGELOG.md, issue 11).')
+          'exceeds wall time; `fmt` and `convert` keep no copy of the text. The binary '
+          'allocates with mimalloc (v2), which advises transparent huge pages: with the C '
+          'library\'s malloc a 10,000-disk `convert` made about 7,500 page faults (some 20 ms '
+          'of kernel time on this VM, where a fault costs microseconds), with mimalloc about '
+          '170; resident memory is then counted in 2 MiB pages, hence the peaks above. The '
+          'tree\'s arenas are sized before reading (never copied while they grow). Where a '
+          '10,000-disk `convert` goes (timed in process, before the allocator change): '
+          'reading the file 2 ms, the tree 12–18 ms, the model 15–20 ms, `validate` 2–3 ms, '
+          'the command line about 19 ms, writing it 1 ms, starting and ending the process '
+          'about 5 ms (see CHANGELOG.md, issue 11).')
     w('')
     w('## Growth with the size of the domain')
     w('')
